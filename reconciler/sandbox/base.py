@@ -33,6 +33,17 @@ class ReceivedRequest:
     body: Any
 
 
+@dataclass(frozen=True, slots=True)
+class SeedProblem:
+    """A row of an export file that was not seeded, and why."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
 @dataclass
 class Faults:
     """Faults to inject, switched on per test or by the control endpoint.
