@@ -1,0 +1,1 @@
+"""Planning: from policies, hub records and channel snapshots to a plan."""
