@@ -1,0 +1,107 @@
+"""The guard: per-store shares of zeroed and changed managed SKUs."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.config.model import Direction, Guard
+from reconciler.plan.guard import MIN_CHANGES_TO_TRIP, guard_plan, judge_store
+from reconciler.plan.model import (
+    QUANTITY_AVAILABLE,
+    Change,
+    FieldChange,
+    GuardVerdict,
+    Label,
+    Plan,
+    Side,
+    StorePlan,
+)
+from tests.plan.builders import AT, store
+
+US = store("shopify-us", Direction.HUB_TO_CHANNEL)
+
+
+def change(sku: str, before: int, after: int) -> Change:
+    return Change(
+        store="shopify-us",
+        sku=sku,
+        target=Side.CHANNEL,
+        label=Label.UPDATE,
+        fields=(FieldChange(QUANTITY_AVAILABLE, before, after),),
+        managed=True,
+        quantity=after,
+        ref=sku,
+        expected_managed=True,
+        expected_quantity=before,
+    )
+
+
+def store_plan(zeroing: int, raising: int, managed: int) -> StorePlan:
+    pushes = [change(f"Z-{n}", 5, 0) for n in range(zeroing)]
+    pushes += [change(f"R-{n}", 5, 6) for n in range(raising)]
+    return StorePlan(
+        "shopify-us", "hub_to_channel", pushes=tuple(pushes), managed_count=managed
+    )
+
+
+def test_zeroing_most_of_a_store_trips_with_numbers_and_setting() -> None:
+    verdict = judge_store(store_plan(812, 0, 1000), US, allow=False)
+
+    assert verdict == GuardVerdict(
+        store="shopify-us",
+        managed=1000,
+        zeroed=812,
+        changed=812,
+        max_zeroed=0.05,
+        max_changed=0.5,
+        tripped=True,
+        message=(
+            "plan zeroes 812 of 1,000 managed SKUs (81.2%) on shopify-us; "
+            "guard.max_zeroed is 5% in stores/shopify-us.yaml; raise it or pass "
+            "--allow-mass-change shopify-us"
+        ),
+    )
+    assert verdict.blocks
+
+
+@pytest.mark.parametrize(
+    ("zeroing", "raising", "managed", "tripped"),
+    [
+        pytest.param(50, 0, 1000, False, id="zeroed-at-limit"),
+        pytest.param(51, 0, 1000, True, id="zeroed-over-limit"),
+        pytest.param(0, 500, 1000, False, id="changed-at-limit"),
+        pytest.param(0, 501, 1000, True, id="changed-over-limit"),
+        pytest.param(MIN_CHANGES_TO_TRIP - 1, 0, 10, False, id="tiny-store-floor"),
+        pytest.param(MIN_CHANGES_TO_TRIP, 0, 10, True, id="floor-reached"),
+        pytest.param(0, 0, 0, False, id="empty-store"),
+    ],
+)
+def test_guard_limits(zeroing: int, raising: int, managed: int, tripped: bool) -> None:
+    verdict = judge_store(store_plan(zeroing, raising, managed), US, allow=False)
+
+    assert verdict.tripped is tripped
+    assert verdict.blocks is tripped
+
+
+def test_changed_share_names_max_changed() -> None:
+    verdict = judge_store(store_plan(0, 600, 1000), US, allow=False)
+
+    assert verdict.message == (
+        "plan changes 600 of 1,000 managed SKUs (60.0%) on shopify-us; "
+        "guard.max_changed is 50% in stores/shopify-us.yaml; raise it or pass "
+        "--allow-mass-change shopify-us"
+    )
+
+
+def test_allow_mass_change_overrides_one_store_only() -> None:
+    eu = store("magento-eu", Direction.HUB_TO_CHANNEL, guard=Guard(0.5, 0.9))
+    eu_plan = StorePlan("magento-eu", "hub_to_channel", managed_count=100)
+    plan = Plan((store_plan(900, 0, 1000), eu_plan), (), AT)
+
+    guarded = guard_plan(plan, {"shopify-us": US, "magento-eu": eu}, {"shopify-us"})
+
+    us_verdict, eu_verdict = (s.guard for s in guarded.stores)
+    assert us_verdict is not None and us_verdict.tripped and us_verdict.allowed
+    assert not us_verdict.blocks
+    assert eu_verdict == GuardVerdict("magento-eu", 100, 0, 0, 0.5, 0.9, False)
+    assert guarded.summary()["guards_tripped"] == 0
