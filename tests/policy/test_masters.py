@@ -1,0 +1,161 @@
+"""Two stores master (channel_to_hub) of one SKU: found once, at its cause."""
+
+from __future__ import annotations
+
+from reconciler.config.model import Direction, Mode
+from reconciler.errors import ConfigProblem
+from reconciler.policy import master_conflicts
+
+from .builders import COLUMN, override, product, repository, store, vendor
+
+PULL = Direction.CHANNEL_TO_HUB
+PUSH = Direction.HUB_TO_CHANNEL
+ACME = "vendors/acme.yaml"
+TAIL = "leave at most one store channel_to_hub"
+
+
+def test_one_master_per_sku_is_no_problem() -> None:
+    repo = repository(
+        [store("eu", PULL, magento=True), store("us", PUSH)],
+        [vendor("acme", override(ACME, 5, mode=Mode.MANUAL))],
+    )
+
+    assert master_conflicts(repo) == []
+
+
+def test_store_defaults_alone_are_reported_once_for_skus_of_no_vendor() -> None:
+    acme = vendor(
+        "acme",
+        override(ACME, 5, mode=Mode.MANUAL),
+        products=[product("MH01-XS-Black", 20, override(ACME, 21, interval=60))],
+    )
+    repo = repository([store("eu", PULL, magento=True), store("us", PULL)], [acme])
+
+    problems = master_conflicts(repo)
+
+    assert problems == [
+        ConfigProblem(
+            "stores/eu.yaml",
+            10,
+            COLUMN,
+            "two masters for SKUs of no listed vendor: stores eu and us each "
+            "resolve direction channel_to_hub (eu by stores/eu.yaml:10 (store), "
+            f"us by stores/us.yaml:10 (store)); {TAIL}",
+        )
+    ]
+
+
+def test_a_vendor_override_for_one_store_is_reported_at_its_line() -> None:
+    acme = vendor("acme", stores={"us": override(ACME, 12, direction=PULL)})
+    repo = repository([store("eu", PULL, magento=True), store("us", PUSH)], [acme])
+
+    problems = master_conflicts(repo)
+
+    assert problems == [
+        ConfigProblem(
+            ACME,
+            12,
+            COLUMN,
+            "two masters for the SKUs of vendor acme that its file does not "
+            "list: stores eu and us each resolve direction channel_to_hub "
+            "(eu by stores/eu.yaml:10 (store), us by vendors/acme.yaml:12 "
+            f"(vendor+store)); {TAIL}",
+        )
+    ]
+
+
+def test_a_vendor_override_for_all_stores_names_every_store() -> None:
+    acme = vendor("acme", override(ACME, 5, direction=PULL))
+    stores = [store("eu", magento=True), store("uk"), store("us")]
+
+    problems = master_conflicts(repository(stores, [acme]))
+
+    assert [str(problem) for problem in problems] == [
+        "vendors/acme.yaml:5:5: two masters for the SKUs of vendor acme that "
+        "its file does not list: stores eu, uk and us each resolve direction "
+        "channel_to_hub (eu by vendors/acme.yaml:5 (vendor), uk by "
+        "vendors/acme.yaml:5 (vendor), us by vendors/acme.yaml:5 (vendor)); "
+        f"{TAIL}"
+    ]
+
+
+def test_a_product_override_is_reported_at_the_product_line() -> None:
+    acme = vendor(
+        "acme",
+        products=[
+            product(
+                "MH01-XS-Black", 20, stores={"us": override(ACME, 22, direction=PULL)}
+            ),
+            product("MH01-XS-Gray", 30, override(ACME, 31, mode=Mode.MANUAL)),
+        ],
+    )
+    repo = repository([store("eu", PULL, magento=True), store("us", PUSH)], [acme])
+
+    problems = master_conflicts(repo)
+
+    assert problems == [
+        ConfigProblem(
+            ACME,
+            22,
+            COLUMN,
+            "two masters for SKU MH01-XS-Black: stores eu and us each resolve "
+            "direction channel_to_hub (eu by stores/eu.yaml:10 (store), us by "
+            f"vendors/acme.yaml:22 (product+store)); {TAIL}",
+        )
+    ]
+
+
+def test_a_product_adding_a_third_master_is_reported_besides_its_vendor() -> None:
+    acme = vendor(
+        "acme",
+        stores={"uk": override(ACME, 12, direction=PULL)},
+        products=[product("MH01-XS-Black", 20, override(ACME, 21, direction=PULL))],
+    )
+    stores = [store("eu", PULL, magento=True), store("uk"), store("us")]
+
+    problems = master_conflicts(repository(stores, [acme]))
+
+    assert [(p.path, p.line, p.message.split(":")[0]) for p in problems] == [
+        (
+            ACME,
+            12,
+            "two masters for the SKUs of vendor acme that its file does not list",
+        ),
+        (ACME, 21, "two masters for SKU MH01-XS-Black"),
+    ]
+    assert "stores eu, uk and us each resolve" in problems[1].message
+
+
+def test_a_product_that_only_narrows_its_vendors_conflict_is_not_repeated() -> None:
+    acme = vendor(
+        "acme",
+        override(ACME, 5, direction=PULL),
+        products=[
+            product(
+                "MH01-XS-Black", 20, stores={"eu": override(ACME, 22, direction=PUSH)}
+            ),
+            product("MH01-XS-Gray", 30, override(ACME, 31, mode=Mode.MANUAL)),
+        ],
+    )
+    stores = [store("eu", magento=True), store("uk"), store("us")]
+
+    problems = master_conflicts(repository(stores, [acme]))
+
+    assert [(p.path, p.line) for p in problems] == [(ACME, 5)]
+
+
+def test_a_product_that_resolves_its_vendors_conflict_is_quiet() -> None:
+    acme = vendor(
+        "acme",
+        stores={"us": override(ACME, 12, direction=PULL)},
+        products=[
+            product(
+                "MH01-XS-Black", 20, stores={"us": override(ACME, 22, direction=PUSH)}
+            )
+        ],
+    )
+    repo = repository([store("eu", PULL, magento=True), store("us", PUSH)], [acme])
+
+    problems = master_conflicts(repo)
+
+    assert [(p.path, p.line) for p in problems] == [(ACME, 12)]
