@@ -1,0 +1,564 @@
+"""The Magento 2 / Adobe Commerce adapter: REST over httpx.
+
+Reading. Legacy stock (``source`` unset) has no endpoint that lists stock
+items in pages: ``GET /V1/stockItems/lowStock`` pages only items at or below a
+quantity, and ``GET /V1/stockItems/{sku}`` reads one item. The product search
+``GET /V1/products`` pages the whole catalog and carries each product's stock
+item in ``extension_attributes.stock_item`` together with its ``type_id``,
+which tells the configurable parents (no quantity of their own) apart; it is
+what this adapter reads, sorted by ``entity_id``. MSI (``source`` set) reads
+``GET /V1/inventory/source-items`` filtered by ``source_code`` and sorted by
+``sku``. Both page with ``PAGE_SIZE`` (the default REST input limit of
+``webapi/validation/maximum_page_size`` since 2.4.7 is 300), stop at
+``ceil(total_count / PAGE_SIZE)`` because Magento repeats the last page past
+the end, and drop repeated SKUs (compared case-insensitively).
+
+Writing. Magento has no compare-and-set, so each write re-reads its items just
+before writing (legacy: ``GET /V1/stockItems/{sku}``; MSI: one filtered
+source-items read per batch) and reports ``STALE`` for any item whose value
+moved since the snapshot, writing only the rest. The window between that
+re-read and the write stays open: a sale landing inside it is overwritten and
+found by the next pass's drift check. After a 200, the items are read back,
+because Magento answers 200 to writes it did not store (configurable parents,
+items with Manage Stock = No through the config); those come back ``FAILED``.
+
+Legacy writes are one ``PUT /V1/products/{sku}/stockItems/1`` per SKU
+(``itemId`` is ignored by the server) with ``use_config_manage_stock``,
+``manage_stock``, ``qty`` and ``is_in_stock`` always together. MSI writes post
+``SOURCE_BATCH`` items per ``POST /V1/inventory/source-items``; Magento saves
+such a batch in one transaction and documents no cap, 250 keeps the body small
+and matches the engine's common batch. A batch refused as a whole (4xx) is
+written again item by item, so that every item gets its own outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.channels.base import (
+    ChannelItem,
+    ChannelSnapshot,
+    DesiredChange,
+    ItemOutcome,
+    ItemProblem,
+    Outcome,
+    match_key,
+)
+from reconciler.channels.retry import with_retries
+from reconciler.clock import Backoff, Clock
+from reconciler.config.model import MagentoChannel
+from reconciler.errors import (
+    ChannelRefused,
+    ChannelThrottled,
+    ChannelUnavailable,
+    TemporaryError,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 300
+DEFAULT_BACKOFF = Backoff()
+SOURCE_BATCH = 250
+NO_QTY_TYPES = frozenset({"configurable", "bundle", "grouped"})
+_PLACEHOLDER = re.compile(r"%(\w+)")
+
+
+class ItemRefused(ChannelRefused):
+    """A 4xx about one item (or batch): refused, the store goes on."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, code=str(status))
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    """An item's value as re-read just before or after a write."""
+
+    sku: str
+    managed: bool
+    quantity: float
+
+
+class MagentoAdapter:
+    """A Magento store's legacy stock items, or its items at one MSI source."""
+
+    def __init__(
+        self,
+        store: str,
+        channel: MagentoChannel,
+        client: httpx.Client,
+        *,
+        token: str | None,
+        clock: Clock,
+        backoff: Backoff = DEFAULT_BACKOFF,
+    ) -> None:
+        self.store = store
+        self.channel = channel
+        self._client = client
+        self._headers = {"Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._clock = clock
+        self._backoff = backoff
+        self._prefix = f"/rest/{quote(channel.store_code, safe='')}/V1"
+
+    @property
+    def max_batch(self) -> int:
+        return SOURCE_BATCH
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- reading ------------------------------------------------------------
+
+    def read(self, skus: Collection[str] | None = None) -> ChannelSnapshot:
+        """Every item of the store (or only ``skus``), deduped case-insensitively."""
+        rows = (
+            self._source_rows(skus) if self.channel.source else self._product_rows(skus)
+        )
+        items: dict[str, ChannelItem] = {}
+        for item in rows:
+            items.setdefault(match_key(item.sku, casefold=True), item)
+        if skus is not None:
+            wanted = {match_key(sku, casefold=True) for sku in skus}
+            items = {key: item for key, item in items.items() if key in wanted}
+        log.info("event=magento.read store=%s items=%d", self.store, len(items))
+        return ChannelSnapshot(store=self.store, items=items, casefold=True)
+
+    def _product_rows(self, skus: Collection[str] | None) -> Iterator[ChannelItem]:
+        for filters in _sku_filters(skus, []):
+            for row in self._pages("/products", filters, sort="entity_id"):
+                if str(row.get("sku") or "").strip():
+                    yield self._legacy_item(row)
+
+    def _source_rows(self, skus: Collection[str] | None) -> Iterator[ChannelItem]:
+        source = [("source_code", self.channel.source or "", "eq")]
+        for filters in _sku_filters(skus, source):
+            for row in self._pages("/inventory/source-items", filters, sort="sku"):
+                if str(row.get("sku") or "").strip():
+                    yield self._source_item(row)
+
+    def _pages(
+        self, path: str, filters: list[tuple[str, str, str]], *, sort: str
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of every page, stopping at ``total_count`` (not at a short page)."""
+        page, last = 1, 1
+        while page <= last:
+            params = _search_params(filters, sort=sort, page=page)
+            data = self._call("GET", path, params=params, what=f"read page {page}")
+            last = max(1, math.ceil(int(data.get("total_count") or 0) / PAGE_SIZE))
+            yield from data.get("items") or []
+            page += 1
+
+    def _legacy_item(self, product: Mapping[str, Any]) -> ChannelItem:
+        sku = str(product["sku"])
+        stock = (product.get("extension_attributes") or {}).get("stock_item")
+        type_id = str(product.get("type_id") or "simple")
+        if not isinstance(stock, dict):
+            reason = f"{type_id} product without a stock item"
+            return ChannelItem(
+                sku, sku, False, None, None, ItemProblem.NOT_WRITABLE, reason
+            )
+        managed = self._resolve_managed(stock)
+        if type_id in NO_QTY_TYPES:
+            reason = f"{type_id} product: Magento keeps no quantity of its own"
+            return ChannelItem(
+                sku, sku, managed, None, None, ItemProblem.NOT_WRITABLE, reason
+            )
+        return _with_quantity(
+            sku, managed, stock.get("qty"), bool(stock["is_in_stock"])
+        )
+
+    def _source_item(self, row: Mapping[str, Any]) -> ChannelItem:
+        sku = str(row["sku"])
+        managed = self.channel.manage_stock_default
+        return _with_quantity(sku, managed, row.get("quantity"), row.get("status") == 1)
+
+    def _resolve_managed(self, stock: Mapping[str, Any]) -> bool:
+        if stock.get("use_config_manage_stock"):
+            return self.channel.manage_stock_default
+        return bool(stock.get("manage_stock"))
+
+    # --- writing ------------------------------------------------------------
+
+    def write(self, changes: Sequence[DesiredChange]) -> list[ItemOutcome]:
+        """One outcome per change; see the module docstring for the protocol."""
+        if self.channel.source:
+            outcomes = self._write_sources(changes)
+        else:
+            outcomes = self._write_legacy(changes)
+        for outcome in outcomes:
+            log.info(
+                "event=magento.write store=%s sku=%s outcome=%s code=%s",
+                self.store,
+                outcome.sku,
+                outcome.outcome.value,
+                outcome.code,
+            )
+        return outcomes
+
+    def _write_legacy(self, changes: Sequence[DesiredChange]) -> list[ItemOutcome]:
+        outcomes: list[ItemOutcome] = []
+        deferred: TemporaryError | None = None
+        for change in changes:
+            if deferred is not None:
+                outcomes.append(_deferred(change.sku, deferred))
+                continue
+            try:
+                outcomes.append(self._write_stock_item(change))
+            except ItemRefused as refusal:
+                outcomes.append(_refused(change.sku, refusal))
+            except TemporaryError as error:
+                deferred = error
+                outcomes.append(_deferred(change.sku, error))
+        return outcomes
+
+    def _write_stock_item(self, change: DesiredChange) -> ItemOutcome:
+        current = self._stock_item(change.ref)
+        if _moved(change, current):
+            return _stale(change.sku, current)
+        quantity = current.quantity if change.quantity is None else change.quantity
+        body = {"stockItem": _stock_item_body(change.managed, quantity)}
+        path = f"/products/{_segment(change.ref)}/stockItems/1"
+        self._call("PUT", path, json=body, what=f"write {change.sku}")
+        return _verified(change, self._stock_item(change.ref))
+
+    def _stock_item(self, ref: str) -> _Current:
+        data = self._call("GET", f"/stockItems/{_segment(ref)}", what=f"check {ref}")
+        return _Current(ref, self._resolve_managed(data), float(data.get("qty") or 0))
+
+    def _write_sources(self, changes: Sequence[DesiredChange]) -> list[ItemOutcome]:
+        outcomes: list[ItemOutcome] = []
+        deferred: TemporaryError | None = None
+        for start in range(0, len(changes), SOURCE_BATCH):
+            batch = changes[start : start + SOURCE_BATCH]
+            if deferred is None:
+                try:
+                    outcomes.extend(self._write_source_batch(batch))
+                    continue
+                except TemporaryError as error:
+                    deferred = error
+            outcomes.extend(_deferred(change.sku, deferred) for change in batch)
+        return outcomes
+
+    def _write_source_batch(self, batch: Sequence[DesiredChange]) -> list[ItemOutcome]:
+        current = self._source_values([change.ref for change in batch])
+        outcomes: dict[str, ItemOutcome] = {}
+        to_write: list[DesiredChange] = []
+        for change in batch:
+            outcome = self._source_precheck(change, current.get(change.ref.casefold()))
+            if outcome is None:
+                to_write.append(change)
+            else:
+                outcomes[change.sku] = outcome
+        outcomes.update(self._post_source_items(to_write))
+        return [outcomes[change.sku] for change in batch]
+
+    def _source_precheck(
+        self, change: DesiredChange, current: _Current | None
+    ) -> ItemOutcome | None:
+        if current is None:
+            message = f"no longer assigned to source {self.channel.source}"
+            return ItemOutcome(change.sku, Outcome.STALE, message=message)
+        if _moved(change, current):
+            return _stale(change.sku, current)
+        if change.managed != change.expected_managed or change.quantity is None:
+            message = "MSI source items carry no manage-stock flag; set it in Magento"
+            return ItemOutcome(change.sku, Outcome.REFUSED, "unsupported", message)
+        return None
+
+    def _post_source_items(
+        self, changes: Sequence[DesiredChange]
+    ) -> dict[str, ItemOutcome]:
+        if not changes:
+            return {}
+        body = {"sourceItems": [self._source_body(change) for change in changes]}
+        try:
+            self._call("POST", "/inventory/source-items", json=body, what="write batch")
+        except ItemRefused as refusal:
+            if len(changes) == 1:
+                return {changes[0].sku: _refused(changes[0].sku, refusal)}
+            return self._post_one_by_one(changes)
+        after = self._source_values([change.ref for change in changes])
+        return {c.sku: _verified(c, after.get(c.ref.casefold())) for c in changes}
+
+    def _post_one_by_one(
+        self, changes: Sequence[DesiredChange]
+    ) -> dict[str, ItemOutcome]:
+        """A batch refused as a whole: each item alone, for its own outcome."""
+        log.info(
+            "event=magento.batch_refused store=%s sku_count=%d next=item_by_item",
+            self.store,
+            len(changes),
+        )
+        outcomes: dict[str, ItemOutcome] = {}
+        for change in changes:
+            outcomes.update(self._post_source_items([change]))
+        return outcomes
+
+    def _source_body(self, change: DesiredChange) -> dict[str, Any]:
+        quantity = change.quantity or 0
+        return {
+            "sku": change.ref,
+            "source_code": self.channel.source,
+            "quantity": quantity,
+            "status": int(_in_stock(change.managed, quantity)),
+        }
+
+    def _source_values(self, refs: Sequence[str]) -> dict[str, _Current]:
+        filters = [
+            ("source_code", self.channel.source or "", "eq"),
+            ("sku", ",".join(refs), "in"),
+        ]
+        params = _search_params(filters, sort="sku", page=1, size=len(refs))
+        data = self._call("GET", "/inventory/source-items", params=params, what="check")
+        managed = self.channel.manage_stock_default
+        return {
+            str(row["sku"]).casefold(): _Current(
+                str(row["sku"]), managed, float(row.get("quantity") or 0)
+            )
+            for row in data.get("items") or []
+        }
+
+    # --- transport ----------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, what: str, **options: Any) -> Any:
+        """One request with retries; returns the parsed JSON body."""
+
+        def attempt() -> Any:
+            return self._send(method, self._prefix + path, **options)
+
+        return with_retries(
+            attempt,
+            clock=self._clock,
+            backoff=self._backoff,
+            what=what,
+            store=self.store,
+        )
+
+    def _send(self, method: str, url: str, **options: Any) -> Any:
+        try:
+            response = self._client.request(
+                method, url, headers=self._headers, **options
+            )
+        except httpx.TimeoutException as error:
+            raise ChannelUnavailable(f"{self.store}: request timed out") from error
+        except httpx.TransportError as error:
+            message = f"{self.store}: connection failed ({type(error).__name__})"
+            raise ChannelUnavailable(message) from error
+        return self._parse(response)
+
+    def _parse(self, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status < 300:
+            return response.json() if response.content else None
+        message = render_error(_json_or_text(response))
+        hint = _retry_after(response)
+        if status == 429:
+            raise ChannelThrottled(f"{self.store}: throttled", retry_after=hint)
+        if status >= 500:
+            text = f"{self.store}: HTTP {status}: {message}"
+            raise ChannelUnavailable(text, retry_after=hint)
+        if status in (401, 403):
+            text = f"{self.store}: Magento refused the credentials (HTTP {status})"
+            raise ChannelRefused(f"{text}: {message}", code=str(status))
+        raise ItemRefused(message, status=status)
+
+
+# --- request shapes ----------------------------------------------------------
+
+
+def _segment(sku: str) -> str:
+    """A SKU as one path segment: ``/``, space, ``#``, ``?`` and ``%`` encoded."""
+    return quote(sku, safe="")
+
+
+def _sku_filters(
+    skus: Collection[str] | None, base: list[tuple[str, str, str]]
+) -> Iterator[list[tuple[str, str, str]]]:
+    """Filter sets covering the wanted SKUs (all when ``None``).
+
+    An ``in`` filter takes a comma-separated list, so a SKU holding a comma
+    gets an ``eq`` filter of its own.
+    """
+    if skus is None:
+        yield base
+        return
+    plain = sorted({sku.strip() for sku in skus if "," not in sku and sku.strip()})
+    for start in range(0, len(plain), PAGE_SIZE):
+        chunk = ",".join(plain[start : start + PAGE_SIZE])
+        yield [*base, ("sku", chunk, "in")]
+    for sku in sorted(sku for sku in skus if "," in sku):
+        yield [*base, ("sku", sku, "eq")]
+
+
+def _search_params(
+    filters: list[tuple[str, str, str]],
+    *,
+    sort: str,
+    page: int,
+    size: int = PAGE_SIZE,
+) -> list[tuple[str, str]]:
+    """``searchCriteria`` query parameters; each filter in its own (AND) group."""
+    params: list[tuple[str, str]] = []
+    for index, (field, value, condition) in enumerate(filters):
+        group = f"searchCriteria[filter_groups][{index}][filters][0]"
+        params += [
+            (f"{group}[field]", field),
+            (f"{group}[value]", value),
+            (f"{group}[condition_type]", condition),
+        ]
+    params += [
+        ("searchCriteria[sortOrders][0][field]", sort),
+        ("searchCriteria[sortOrders][0][direction]", "ASC"),
+        ("searchCriteria[pageSize]", str(size)),
+        ("searchCriteria[currentPage]", str(page)),
+    ]
+    return params
+
+
+def _stock_item_body(managed: bool, quantity: float) -> dict[str, Any]:
+    return {
+        "use_config_manage_stock": False,
+        "manage_stock": managed,
+        "qty": quantity,
+        "is_in_stock": _in_stock(managed, quantity),
+    }
+
+
+def _in_stock(managed: bool, quantity: float) -> bool:
+    """DESIGN.md section 5: out of stock only when managed and nothing left."""
+    return not (managed and quantity <= 0)
+
+
+# --- outcomes ----------------------------------------------------------------
+
+
+def _with_quantity(sku: str, managed: bool, raw: Any, in_stock: bool) -> ChannelItem:
+    quantity = float(raw or 0)
+    if not quantity.is_integer():
+        detail = f"decimal quantity {quantity:g}: the hub keeps whole units"
+        return ChannelItem(
+            sku,
+            sku,
+            managed,
+            math.floor(quantity),
+            in_stock,
+            ItemProblem.NOT_WRITABLE,
+            detail,
+        )
+    return ChannelItem(sku, sku, managed, int(quantity), in_stock)
+
+
+def _moved(change: DesiredChange, current: _Current) -> bool:
+    if current.managed != change.expected_managed:
+        return True
+    expected = change.expected_quantity
+    return expected is not None and current.quantity != expected
+
+
+def _stale(sku: str, current: _Current) -> ItemOutcome:
+    message = "changed on the channel since it was read; not overwritten"
+    return ItemOutcome(
+        sku, Outcome.STALE, message=message, quantity_after=int(current.quantity)
+    )
+
+
+def _verified(change: DesiredChange, after: _Current | None) -> ItemOutcome:
+    """``APPLIED`` only when reading back shows the written value."""
+    if after is None:
+        message = "Magento answered 200 but the item is gone on reading back"
+        return ItemOutcome(change.sku, Outcome.FAILED, message=message)
+    stored_quantity = change.quantity is None or after.quantity == change.quantity
+    if after.managed == change.managed and stored_quantity:
+        return ItemOutcome(
+            change.sku, Outcome.APPLIED, quantity_after=int(after.quantity)
+        )
+    message = (
+        f"Magento answered 200 but stored nothing: reading back gives "
+        f"qty {after.quantity:g}, managed {str(after.managed).lower()} "
+        f"(a product without its own quantity, or stock unmanaged by config)"
+    )
+    return ItemOutcome(
+        change.sku, Outcome.FAILED, message=message, quantity_after=int(after.quantity)
+    )
+
+
+def _refused(sku: str, refusal: ItemRefused) -> ItemOutcome:
+    return ItemOutcome(sku, Outcome.REFUSED, refusal.code, str(refusal))
+
+
+def _deferred(sku: str, error: TemporaryError) -> ItemOutcome:
+    message = f"channel unavailable after every retry: {error}"
+    return ItemOutcome(sku, Outcome.DEFERRED, type(error).__name__, message)
+
+
+# --- error bodies ------------------------------------------------------------
+
+
+def render_error(body: Any) -> str:
+    """Magento's error text with ``%1`` / ``%name`` filled from ``parameters``.
+
+    ``parameters`` comes as a list of strings (the docs), a list of objects
+    such as ``{"fieldName": ..., "fieldValue": ...}`` (the Swagger), or a
+    name -> value map (the server for named placeholders); all three work.
+    Nested ``errors`` are appended.
+    """
+    if not isinstance(body, dict):
+        return str(body or "no error message")[:300]
+    positional, named = _parameters(body.get("parameters"))
+    text = _substitute(
+        str(body.get("message") or "no error message"), positional, named
+    )
+    details = [render_error(e) for e in body.get("errors") or [] if isinstance(e, dict)]
+    return "; ".join([text, *details])
+
+
+def _parameters(raw: Any) -> tuple[list[str], dict[str, str]]:
+    if isinstance(raw, dict):
+        named = {str(key): str(value) for key, value in raw.items()}
+        return list(named.values()), named
+    positional: list[str] = []
+    named = {}
+    for entry in raw if isinstance(raw, list) else []:
+        if isinstance(entry, dict):
+            named.update({str(key): str(value) for key, value in entry.items()})
+            positional.append(str(entry.get("fieldValue", entry)))
+        else:
+            positional.append(str(entry))
+    return positional, named
+
+
+def _substitute(message: str, positional: list[str], named: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key.isdigit():
+            index = int(key) - 1
+            return positional[index] if 0 <= index < len(positional) else match.group(0)
+        return named.get(key, match.group(0))
+
+    return _PLACEHOLDER.sub(value, message)
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:300]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None

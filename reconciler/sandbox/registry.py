@@ -1,0 +1,128 @@
+"""Embedded emulators: one per sandbox store, kept on disk between runs.
+
+A store whose endpoint is ``sandbox://NAME`` talks to an emulator in this
+process. Its state lives in ``<state_dir>/sandbox/<store>/``: loaded from there
+when present, otherwise seeded from the store's ``seed`` export CSV on first
+use, and saved (atomically, by the emulator) after every request that changed
+it, so that applied changes persist between runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import httpx
+
+from reconciler.config.model import StoreConfig
+from reconciler.errors import ChannelConfigError
+from reconciler.sandbox.base import EmulatorBase, SeedProblem
+
+log = logging.getLogger(__name__)
+
+SANDBOX_SCHEME = "sandbox://"
+EMULATORS = {
+    "magento": "reconciler.sandbox.magento:MagentoEmulator",
+    "shopify": "reconciler.sandbox.shopify:ShopifyEmulator",
+}
+_READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class PersistentEmulator(Protocol):
+    """What the registry needs of an emulator class."""
+
+    @classmethod
+    def from_export(
+        cls, name: str, csv_path: Path
+    ) -> tuple[EmulatorBase, list[SeedProblem]]: ...
+
+    @classmethod
+    def load(cls, name: str, directory: Path) -> EmulatorBase: ...
+
+
+def emulator_class(kind: str) -> PersistentEmulator:
+    """The emulator class of a channel kind (``magento``, ``shopify``)."""
+    if kind not in EMULATORS:
+        raise ValueError(
+            f"unknown channel kind {kind!r}; use one of {sorted(EMULATORS)}"
+        )
+    module, _, name = EMULATORS[kind].partition(":")
+    return cast(PersistentEmulator, getattr(importlib.import_module(module), name))
+
+
+def sandbox_name(endpoint: str) -> str | None:
+    """``NAME`` of a ``sandbox://NAME`` endpoint, else ``None``."""
+    if not endpoint.startswith(SANDBOX_SCHEME):
+        return None
+    return endpoint.removeprefix(SANDBOX_SCHEME).strip("/")
+
+
+def open_emulator(
+    kind: str, name: str, directory: Path, seed: Path | None
+) -> EmulatorBase:
+    """The emulator saved in ``directory``, or a new one seeded from ``seed``."""
+    cls = emulator_class(kind)
+    if directory.is_dir() and any(directory.iterdir()):
+        return cls.load(name, directory)
+    if seed is None or not seed.is_file():
+        raise FileNotFoundError(seed)
+    emulator, problems = cls.from_export(name, seed)
+    for problem in problems:
+        log.warning(
+            "event=sandbox.seed_skipped store=%s file=%s line=%d reason=%r",
+            name,
+            seed,
+            problem.line,
+            problem.reason,
+        )
+    save(emulator, directory)
+    return emulator
+
+
+def open_store_emulator(
+    store: StoreConfig, *, config_root: Path, state_dir: Path
+) -> EmulatorBase:
+    """The embedded emulator behind a ``sandbox://`` store."""
+    channel = store.channel
+    name = sandbox_name(channel.endpoint) or store.name
+    directory = state_dir / "sandbox" / store.name
+    seed = config_root / channel.seed if channel.seed else None
+    try:
+        return open_emulator(channel.type, name, directory, seed)
+    except FileNotFoundError:
+        where = f"{store.mark.path}:{store.mark.line}"
+        raise ChannelConfigError(
+            f"{where}: store {store.name}: channel.seed "
+            f"{channel.seed or '(not set)'} is needed to start its sandbox and "
+            f"no such file is in {config_root}"
+        ) from None
+
+
+def save(emulator: EmulatorBase, directory: Path) -> None:
+    cast(Any, emulator).save(directory)
+
+
+def persisting_transport(
+    emulator: EmulatorBase, directory: Path
+) -> httpx.MockTransport:
+    """An in-process transport that saves the emulator after each change."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = emulator.handle(request)
+        if request.method not in _READ_ONLY and response.status_code < 300:
+            save(emulator, directory)
+        return response
+
+    handler: Callable[[httpx.Request], httpx.Response] = handle
+    return httpx.MockTransport(handler)
+
+
+def store_transport(
+    store: StoreConfig, *, config_root: Path, state_dir: Path
+) -> httpx.MockTransport:
+    """The transport of a ``sandbox://`` store, persisting under ``state_dir``."""
+    emulator = open_store_emulator(store, config_root=config_root, state_dir=state_dir)
+    return persisting_transport(emulator, state_dir / "sandbox" / store.name)
