@@ -1,0 +1,167 @@
+"""``reconcile explain SKU``: the effective policy of a SKU and why.
+
+For each store (or the one named), every setting with its value and the
+``file:line (level)`` that decided it, so that a reviewer can see which line
+of which file to change. A SKU that no vendor file lists has no vendor in the
+config; ``--vendor`` names the one the hub knows it by.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from reconciler.cli import EXIT_ERROR, config_option, main
+from reconciler.errors import ConfigInvalid
+from reconciler.policy import Decided, EffectivePolicy, Level, Policy, load_policy
+
+SETTINGS = ("direction", "mode", "interval", "manage_inventory")
+
+
+@dataclass(frozen=True, slots=True)
+class VendorNote:
+    """Which vendor the SKU resolves under, and how that was decided.
+
+    ``source`` is ``listed`` (a vendor file lists the SKU), ``option``
+    (``--vendor``), or ``None`` when the vendor is unknown.
+    """
+
+    name: str | None
+    source: str | None
+    detail: str
+
+    def describe(self) -> str:
+        return f"vendor: {self.name or 'none'} ({self.detail})"
+
+
+@main.command()
+@click.argument("sku")
+@click.option("--store", "store_name", help="Only this store.")
+@click.option("--vendor", help="The SKU's vendor, when no vendor file lists it.")
+@config_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output for people or for tools.",
+)
+@click.pass_context
+def explain(
+    ctx: click.Context,
+    sku: str,
+    store_name: str | None,
+    vendor: str | None,
+    config_dir: str,
+    output_format: str,
+) -> None:
+    """Show the effective policy of SKU in every store, and why."""
+    try:
+        policy = load_policy(config_dir)
+    except ConfigInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        ctx.exit(EXIT_ERROR)
+
+    stores = _selected_stores(ctx, policy, store_name)
+    note = _vendor_note(policy, sku, vendor)
+    policies = [policy.for_sku(store, sku, note.name) for store in stores]
+
+    if output_format == "json":
+        click.echo(json.dumps(_as_json(sku, note, policies), indent=2))
+    else:
+        click.echo(_as_text(sku, note, policies))
+
+
+def _selected_stores(
+    ctx: click.Context, policy: Policy, store_name: str | None
+) -> list[str]:
+    names = [store.name for store in policy.stores()]
+    if store_name is None:
+        return names
+    if store_name not in names:
+        known = ", ".join(names) or "none"
+        click.echo(f"unknown store {store_name}; the config has: {known}", err=True)
+        ctx.exit(EXIT_ERROR)
+    return [store_name]
+
+
+def _vendor_note(policy: Policy, sku: str, vendor: str | None) -> VendorNote:
+    listed = policy.vendor_of(sku)
+    if listed is not None:
+        mark = policy.repository.vendors[listed].products[sku].mark
+        ignored = f"; --vendor {vendor} ignored" if vendor not in (None, listed) else ""
+        return VendorNote(listed, "listed", f"listed in {mark}{ignored}")
+    if vendor is None:
+        return VendorNote(None, None, "not listed; pass --vendor")
+    if vendor in policy.repository.vendors:
+        return VendorNote(vendor, "option", "from --vendor")
+    detail = f"from --vendor; no vendors/{vendor}.yaml, so store settings apply"
+    return VendorNote(vendor, "option", detail)
+
+
+# --- rendering -----------------------------------------------------------------
+
+
+def _as_text(sku: str, note: VendorNote, policies: list[EffectivePolicy]) -> str:
+    lines = [f"SKU {sku}", note.describe()]
+    for policy in policies:
+        lines += ["", f"store {policy.store}"]
+        for name in SETTINGS:
+            value, source = _text_cells(name, getattr(policy, name))
+            lines.append(f"  {name:<17} {value:<15} {source}")
+    return "\n".join(lines)
+
+
+def _text_cells(name: str, decided: Decided[Any] | None) -> tuple[str, str]:
+    if decided is None:
+        return "from hub", "no level sets it"
+    if name == "interval":
+        return duration(decided.value), decided.source
+    if isinstance(decided.value, bool):
+        return str(decided.value).lower(), decided.source
+    return str(decided.value), decided.source
+
+
+def _as_json(
+    sku: str, note: VendorNote, policies: list[EffectivePolicy]
+) -> dict[str, Any]:
+    return {
+        "sku": sku,
+        "vendor": {
+            "name": note.name,
+            "source": note.source,
+            "detail": note.detail,
+        },
+        "stores": [
+            {
+                "store": policy.store,
+                **{name: _json_setting(getattr(policy, name)) for name in SETTINGS},
+            }
+            for policy in policies
+        ],
+    }
+
+
+def _json_setting(decided: Decided[Any] | None) -> dict[str, Any]:
+    if decided is None:
+        return {"value": None, "level": str(Level.HUB), "path": None, "line": None}
+    mark = decided.mark
+    return {
+        "value": decided.value,
+        "level": str(decided.level),
+        "path": mark.path if mark else None,
+        "line": mark.line if mark else None,
+    }
+
+
+def duration(seconds: int) -> str:
+    """Seconds as the config writes them: 1h, 5m, 90s."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
