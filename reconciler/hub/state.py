@@ -377,6 +377,11 @@ class SqlStateStore:
         self.url = engine.url.render_as_string(hide_password=True)
         self.backend = engine.dialect.name
 
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tools and tests that look underneath)."""
+        return self._engine
+
     def __enter__(self) -> SqlStateStore:
         return self
 
@@ -682,10 +687,10 @@ class SqlStateStore:
                 ),
             },
             where=sa.or_(leases.c.holder == holder, leases.c.expires_at <= now),
-        )
+        ).returning(leases.c.holder)  # no row back: held by another
 
         with self._transaction(write=True) as conn:
-            taken = conn.execute(statement, row).rowcount == 1
+            taken = conn.execute(statement, row).first() is not None
 
         log.debug(
             "event=state.lease_acquire store=%s holder=%s taken=%s",
