@@ -1,0 +1,244 @@
+"""Reports of a plan or a run: text for people, JSON for tools, Markdown for PRs.
+
+``render`` is the one entry point the command line calls. Every format reads
+the same ``Report`` view: the plan, and for an applied run the adapter's
+outcome of each change and the error that stopped a store. Counts and the
+closing summary line live here, so that the three formats never disagree.
+
+The format modules import this one, so ``render`` imports them when called
+rather than at the top of this module.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from reconciler.channels.base import ItemOutcome, Outcome
+from reconciler.plan.model import Change, FieldValue, Plan, Side, StorePlan
+
+FORMATS = ("text", "json", "markdown")
+FIRST_FEW = 5
+
+OutcomeKey = tuple[str, str, str]
+
+
+class _Keyed(Protocol):
+    @property
+    def sku(self) -> str: ...
+
+
+K = TypeVar("K", bound=_Keyed)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreView:
+    """One store as a report shows it: its plan, or only the error that stopped it.
+
+    ``plan`` is ``None`` when the store never got a plan (its read failed).
+    """
+
+    name: str
+    plan: StorePlan | None
+    error: str | None
+
+    @property
+    def direction(self) -> str | None:
+        return self.plan.direction if self.plan is not None else None
+
+    @property
+    def stopped(self) -> bool:
+        """Whether an error or a blocking guard kept the store from applying."""
+        guard = self.plan.guard if self.plan is not None else None
+        return self.error is not None or (guard is not None and guard.blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """The counts of a report's closing line and of the JSON summary."""
+
+    stores: int
+    pulls: int
+    pushes: int
+    held: int
+    skipped: int
+    conflicts: int
+    guards_tripped: int
+    stores_stopped: int
+    outcomes: Mapping[str, int] = field(default_factory=dict)
+    pulled: int = 0
+    pushed: int = 0
+    not_attempted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A plan, with what applying it did when the run was not a dry run."""
+
+    plan: Plan
+    outcomes: Mapping[OutcomeKey, ItemOutcome] = field(default_factory=dict)
+    store_errors: Mapping[str, str] = field(default_factory=dict)
+    run_id: int | None = None
+    dry_run: bool = True
+
+    @property
+    def applied(self) -> bool:
+        return not self.dry_run
+
+    def outcome(self, change: Change) -> ItemOutcome | None:
+        return self.outcomes.get((change.store, change.sku, change.target.value))
+
+    def stores(self) -> list[StoreView]:
+        """Every store of the plan or of the errors, by name."""
+        names = {s.store for s in self.plan.stores} | set(self.store_errors)
+        return [
+            StoreView(name, self.plan.store(name), self.store_errors.get(name))
+            for name in sorted(names)
+        ]
+
+    def tally(self) -> Tally:
+        counts = self.plan.summary()
+        views = self.stores()
+        changes = [c for s in self.plan.stores for c in (*s.pulls, *s.pushes)]
+        base = Tally(
+            stores=len(views),
+            pulls=counts["pulls"],
+            pushes=counts["pushes"],
+            held=counts["held"],
+            skipped=counts["skipped"],
+            conflicts=counts["conflicts"],
+            guards_tripped=counts["guards_tripped"],
+            stores_stopped=sum(1 for view in views if view.stopped),
+        )
+        return self._with_outcomes(base, changes) if self.applied else base
+
+    def _with_outcomes(self, base: Tally, changes: list[Change]) -> Tally:
+        results = [(change, self.outcome(change)) for change in changes]
+        by_outcome = Counter(r.outcome.value for _, r in results if r is not None)
+        applied = [
+            c for c, r in results if r is not None and r.outcome is Outcome.APPLIED
+        ]
+
+        return Tally(
+            stores=base.stores,
+            pulls=base.pulls,
+            pushes=base.pushes,
+            held=base.held,
+            skipped=base.skipped,
+            conflicts=base.conflicts,
+            guards_tripped=base.guards_tripped,
+            stores_stopped=base.stores_stopped,
+            outcomes={o.value: by_outcome.get(o.value, 0) for o in Outcome},
+            pulled=sum(1 for c in applied if c.target is Side.HUB),
+            pushed=sum(1 for c in applied if c.target is Side.CHANNEL),
+            not_attempted=sum(1 for _, r in results if r is None),
+        )
+
+
+def render(
+    plan: Plan,
+    fmt: str,
+    *,
+    outcomes: Mapping[OutcomeKey, ItemOutcome] | None = None,
+    store_errors: Mapping[str, str] | None = None,
+    run_id: int | None = None,
+    dry_run: bool = True,
+) -> str:
+    """The plan (or the applied run) as ``text``, ``json`` or ``markdown``.
+
+    ``outcomes`` maps (store, SKU, target side value) to the adapter's outcome
+    of that change; ``store_errors`` maps a store to the error that stopped it.
+    """
+    report = Report(plan, outcomes or {}, store_errors or {}, run_id, dry_run)
+    return render_report(report, fmt)
+
+
+def render_report(report: Report, fmt: str) -> str:
+    """A ``Report`` in one of ``FORMATS``; a ``ValueError`` names an unknown one."""
+    from reconciler.report import jsonreport, markdown, text
+
+    renderers = {
+        "text": text.render_text,
+        "json": jsonreport.render_json,
+        "markdown": markdown.render_markdown,
+    }
+    renderer = renderers.get(fmt)
+    if renderer is None:
+        choices = ", ".join(FORMATS)
+        raise ValueError(f"unknown report format {fmt!r}; choose one of {choices}")
+    return renderer(report)
+
+
+def summary_line(report: Report) -> str:
+    """The closing line: what the plan would do, or what the run did."""
+    tally = report.tally()
+    if not report.plan.has_changes and tally.stores_stopped == 0:
+        return _no_changes(tally)
+
+    counts = _applied_counts(tally) if report.applied else _planned_counts(tally)
+    left = [f"{tally.held:,} held", _plural(tally.conflicts, "conflict")]
+    left.append(f"{tally.skipped:,} skipped")
+    if tally.stores_stopped:
+        left.append(_plural(tally.stores_stopped, "store") + " stopped")
+    head = "Applied" if report.applied else "Plan"
+    return f"{head}: {', '.join([*counts, *left])}."
+
+
+def _no_changes(tally: Tally) -> str:
+    line = "No changes. The stores match their masters."
+    if tally.held or tally.conflicts or tally.skipped:
+        left = [f"{tally.held:,} held", _plural(tally.conflicts, "conflict")]
+        left.append(f"{tally.skipped:,} skipped")
+        line += f" Left alone: {', '.join(left)}."
+    return line
+
+
+def _planned_counts(tally: Tally) -> list[str]:
+    return [
+        f"{tally.pulls:,} to pull into the hub",
+        f"{tally.pushes:,} to push to stores",
+    ]
+
+
+def _applied_counts(tally: Tally) -> list[str]:
+    counts = [
+        f"{tally.pulled:,} pulled into the hub",
+        f"{tally.pushed:,} pushed to stores",
+    ]
+    for outcome in (Outcome.STALE, Outcome.REFUSED, Outcome.DEFERRED, Outcome.FAILED):
+        counts.append(f"{tally.outcomes.get(outcome.value, 0):,} {outcome.value}")
+    if tally.not_attempted:
+        counts.append(f"{tally.not_attempted:,} not attempted")
+    return counts
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def by_sku(entries: Iterable[K]) -> list[K]:
+    """Entries with a ``sku`` in a stable order: by SKU, then by store."""
+    return sorted(entries, key=lambda entry: (entry.sku, getattr(entry, "store", "")))
+
+
+def show_value(value: FieldValue) -> str:
+    """A field value as reports print it: ``true``/``false``, a number, ``unset``."""
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def one_line(message: str) -> str:
+    """A channel's or an error's message on one line, whitespace collapsed."""
+    return " ".join(message.split())
+
+
+def first_few(names: list[str], limit: int = FIRST_FEW) -> str:
+    """``a, b, c, +2 more``: the first names of a list and how many are left."""
+    shown = ", ".join(names[:limit])
+    rest = len(names) - limit
+    return f"{shown}, +{rest:,} more" if rest > 0 else shown
