@@ -1,0 +1,346 @@
+"""Load a whole config repository into the typed model, or refuse it whole.
+
+Steps: read and parse every file strictly (yamlload), validate each against
+its schema (schema), build the model from the files that passed, run the
+cross-file checks (checks). Any problem anywhere raises ``ConfigInvalid`` with
+every problem of every file, and nothing is returned: the repository is loaded
+whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.config.checks import StoreRef, cross_file_problems
+from reconciler.config.model import (
+    Channel,
+    Direction,
+    Guard,
+    InventoryFeed,
+    MagentoChannel,
+    Mark,
+    Mode,
+    NegativeStock,
+    Product,
+    Repository,
+    Setting,
+    Settings,
+    ShopifyChannel,
+    StoreConfig,
+    SyncOverride,
+    VendorConfig,
+)
+from reconciler.config.schema import FileKind, validate_file
+from reconciler.config.yamlload import LIBYAML, YamlFile, YamlMap, parse_yaml
+from reconciler.errors import ConfigInvalid, ConfigProblem
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "reconciler.yaml"
+SANDBOX = "sandbox://"
+DEFAULT_API_VERSION = "2025-01"
+DEFAULT_STORE_CODE = "all"
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def load_repository(root: str | os.PathLike[str]) -> Repository:
+    """The validated repository under ``root``; raises ``ConfigInvalid``."""
+    folder = Path(root)
+    if not folder.is_dir():
+        raise ConfigInvalid(
+            [ConfigProblem(str(root), 0, 0, "config folder not found; pass --config")]
+        )
+    if not LIBYAML:
+        log.warning("event=config.slow_parser reason=libyaml_missing")
+
+    loading = _Loading(folder)
+    loading.run()
+    if loading.problems:
+        log.info(
+            "event=config.invalid root=%s problems=%d", root, len(loading.problems)
+        )
+        raise ConfigInvalid(loading.problems)
+    return loading.repository()
+
+
+def parse_interval(value: int | str) -> int:
+    """``30s``, ``5m``, ``1h`` or a whole number, as seconds."""
+    if isinstance(value, int):
+        return value
+    return int(value[:-1]) * _UNITS[value[-1]]
+
+
+def parse_share(value: float | str) -> float:
+    """``5%`` or a number between 0 and 1, as a fraction."""
+    if isinstance(value, str):
+        return float(value.removesuffix("%")) / 100
+    return float(value)
+
+
+@dataclass
+class _Loading:
+    """One load of one repository: the parsed files and what was built."""
+
+    root: Path
+    problems: list[ConfigProblem] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
+    defaults: SyncOverride = field(default_factory=SyncOverride)
+    stores: list[StoreConfig] = field(default_factory=list)
+    vendors: list[VendorConfig] = field(default_factory=list)
+    refs: list[StoreRef] = field(default_factory=list)
+    store_files: set[str] = field(default_factory=set)
+
+    def run(self) -> None:
+        settings = self.read(SETTINGS_FILE, "reconciler")
+        if settings is not None:
+            self.build_settings(settings)
+
+        for path in self.files("stores"):
+            self.store_files.add(Path(path).stem)
+            document = self.read(path, "store")
+            if document is not None:
+                self.stores.append(self.build_store(document))
+
+        for path in self.files("vendors"):
+            document = self.read(path, "vendor")
+            if document is not None:
+                self.vendors.append(self.build_vendor(document))
+
+        self.problems += cross_file_problems(
+            self.stores, self.vendors, self.refs, self.store_files
+        )
+
+    def files(self, folder: str) -> list[str]:
+        """The ``.yaml`` files of a folder; a ``.yml`` file is refused, not skipped."""
+        directory = self.root / folder
+        if not directory.is_dir():
+            return []
+        for stray in sorted(directory.glob("*.yml")):
+            self.problems.append(
+                ConfigProblem(
+                    f"{folder}/{stray.name}",
+                    0,
+                    0,
+                    f"only .yaml files are read; rename it to {stray.stem}.yaml",
+                )
+            )
+        return [f"{folder}/{p.name}" for p in sorted(directory.glob("*.yaml"))]
+
+    def read(self, path: str, kind: FileKind) -> YamlFile | None:
+        """The parsed, schema-valid file, or None (its problems recorded)."""
+        location = self.root / path
+        if kind == "reconciler" and not location.exists():
+            return None
+        try:
+            data = location.read_bytes()
+        except OSError as error:
+            self.problems.append(ConfigProblem(path, 0, 0, f"unreadable: {error}"))
+            return None
+
+        document = parse_yaml(data, path)
+        if not document.problems:
+            validate_file(document, kind)
+        _refuse_ambiguous(document)
+        if kind == "store" and not document.problems:
+            self.check_channel(document)
+        self.problems += document.problems
+        return None if document.problems else document
+
+    def check_channel(self, document: YamlFile) -> None:
+        """A seed belongs to a sandbox endpoint and must exist."""
+        channel: YamlMap = document.root["channel"]
+        seed = channel.get("seed")
+        if seed is None:
+            return
+        where = channel.value_mark("seed")
+        if not str(channel.get("endpoint", "")).startswith(SANDBOX):
+            document.problem(
+                where, "channel.seed: only a sandbox:// endpoint has a seed"
+            )
+        elif not (self.root / seed).is_file():
+            document.problem(
+                where, f"channel.seed: no file `{seed}` under the config folder"
+            )
+
+    def mark(self, document: YamlFile, where: tuple[int, int]) -> Mark:
+        return Mark(document.path, where[0], where[1])
+
+    def build_settings(self, document: YamlFile) -> None:
+        root: YamlMap = (
+            document.root if document.root is not None else YamlMap.empty((1, 1))
+        )
+        defaults = root.get("defaults") or YamlMap.empty(root.mark)
+        self.defaults = _override(document, defaults)
+        self.settings = Settings(
+            state_url=root.get("state", Settings().state_url),
+            default_direction=Direction(defaults.get("direction", Direction.NONE)),
+            default_mode=Mode(defaults.get("mode", Mode.AUTOMATIC)),
+            default_interval=parse_interval(defaults.get("interval", 300)),
+            guard=_guard(root.get("guard"), Guard()),
+            mark=self.mark(document, root.mark),
+        )
+
+    def build_store(self, document: YamlFile) -> StoreConfig:
+        root: YamlMap = document.root
+        inventory = root.get("inventory") or YamlMap.empty(root.mark)
+        own = _override(document, inventory)
+        return StoreConfig(
+            name=root["store"],
+            mark=self.mark(document, root.value_mark("store")),
+            channel=_channel(root["channel"]),
+            defaults=SyncOverride(
+                direction=own.direction or self.defaults.direction,
+                mode=own.mode or self.defaults.mode,
+                interval=own.interval or self.defaults.interval,
+                manage_inventory=own.manage_inventory,
+            ),
+            guard=_guard(root.get("guard"), self.settings.guard),
+            suspended=root.get("suspended", False),
+            negative_stock=NegativeStock(
+                inventory.get("negative_stock", NegativeStock.PUSH_ZERO)
+            ),
+        )
+
+    def build_vendor(self, document: YamlFile) -> VendorConfig:
+        root: YamlMap = document.root
+        name: str = root["vendor"]
+        feed = root.get("inventory_feed") or YamlMap.empty(root.mark)
+        sync = feed.get("sync") or YamlMap.empty(feed.mark)
+        return VendorConfig(
+            name=name,
+            mark=self.mark(document, root.value_mark("vendor")),
+            feed=_feed(feed),
+            override=_override(document, sync),
+            stores=self.per_store(document, sync, f"vendor `{name}`"),
+            products=self.products(
+                document, root.get("products") or YamlMap.empty(root.mark)
+            ),
+        )
+
+    def products(self, document: YamlFile, products: YamlMap) -> dict[str, Product]:
+        built = {}
+        for sku, body in products.items():
+            settings = body if body is not None else YamlMap.empty((0, 0))
+            built[sku] = Product(
+                sku=sku,
+                mark=self.mark(document, products.key_mark(sku)),
+                override=_override(document, settings),
+                stores=self.per_store(document, settings, f"product `{sku}`"),
+            )
+        return built
+
+    def per_store(
+        self, document: YamlFile, level: YamlMap, owner: str
+    ) -> dict[str, SyncOverride]:
+        """The ``stores:`` overrides of a level, remembering each store named."""
+        stores: YamlMap | None = level.get("stores")
+        if not stores:
+            return {}
+        for name in stores:
+            mark = self.mark(document, stores.key_mark(name))
+            self.refs.append(StoreRef(name, mark, owner))
+        return {
+            name: _override(document, body or YamlMap.empty(stores.key_mark(name)))
+            for name, body in stores.items()
+        }
+
+    def repository(self) -> Repository:
+        vendor_of = {
+            sku: vendor.name for vendor in self.vendors for sku in vendor.products
+        }
+        log.info(
+            "event=config.loaded root=%s stores=%d vendors=%d products=%d",
+            self.root,
+            len(self.stores),
+            len(self.vendors),
+            len(vendor_of),
+        )
+        return Repository(
+            root=str(self.root),
+            settings=self.settings,
+            stores={store.name: store for store in self.stores},
+            vendors={vendor.name: vendor for vendor in self.vendors},
+            vendor_of=vendor_of,
+        )
+
+
+def _refuse_ambiguous(document: YamlFile) -> None:
+    """A plain scalar other YAML readers take for a non-string is refused.
+
+    Schema errors already explain the ones they caught; the rest (names, SKUs
+    and other text written plain) get the generic fix: quote it.
+    """
+    reported = {(problem.line, problem.column) for problem in document.problems}
+    for where, scalar in sorted(document.ambiguous.items()):
+        if where not in reported:
+            document.problem(
+                where,
+                f'{scalar.describe()}; quote it ("{scalar.text}") if you mean the text',
+            )
+
+
+def _setting(document: YamlFile, level: YamlMap, key: str, kind: Any) -> Any:
+    if key not in level:
+        return None
+    where = level.value_mark(key)
+    return Setting(kind(level[key]), Mark(document.path, where[0], where[1]))
+
+
+def _override(document: YamlFile, level: YamlMap) -> SyncOverride:
+    return SyncOverride(
+        direction=_setting(document, level, "direction", Direction),
+        mode=_setting(document, level, "mode", Mode),
+        interval=_setting(document, level, "interval", parse_interval),
+        manage_inventory=_setting(document, level, "manage_inventory", bool),
+    )
+
+
+def _guard(section: YamlMap | None, fallback: Guard) -> Guard:
+    if not section:
+        return fallback
+    return Guard(
+        max_zeroed=parse_share(section.get("max_zeroed", fallback.max_zeroed)),
+        max_changed=parse_share(section.get("max_changed", fallback.max_changed)),
+    )
+
+
+def _token_env(channel: YamlMap) -> str | None:
+    token: str | None = channel.get("token")
+    return token[2:-1] if token else None
+
+
+def _channel(channel: YamlMap) -> Channel:
+    if channel["type"] == "shopify":
+        shop = channel.get("shop")
+        return ShopifyChannel(
+            endpoint=f"https://{shop}" if shop else channel["endpoint"],
+            api_version=channel.get("api_version", DEFAULT_API_VERSION),
+            location=channel["location"],
+            token_env=_token_env(channel),
+            activate_unstocked=channel.get("activate_unstocked", False),
+            seed=channel.get("seed"),
+        )
+    base_url = channel.get("base_url")
+    return MagentoChannel(
+        endpoint=base_url.rstrip("/") if base_url else channel["endpoint"],
+        store_code=channel.get("store_code", DEFAULT_STORE_CODE),
+        source=channel.get("source"),
+        token_env=_token_env(channel),
+        manage_stock_default=channel.get("manage_stock_default", True),
+        seed=channel.get("seed"),
+    )
+
+
+def _feed(feed: YamlMap) -> InventoryFeed | None:
+    if "source" not in feed:
+        return None
+    columns = feed.get("columns") or {}
+    return InventoryFeed(
+        source=feed["source"],
+        sku_column=columns.get("sku", "sku"),
+        quantity_column=columns.get("quantity", "quantity"),
+    )

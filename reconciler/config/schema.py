@@ -1,0 +1,392 @@
+"""JSON Schema validation of parsed config files, with readable, marked errors.
+
+The schemas (2020-12) ship in ``reconciler/schemas/``. Validation is fast on
+the valid path: a compiled validator's ``is_valid`` runs first, and the full
+``iter_errors`` walk, whose errors are turned into ``path:line:col: message``,
+runs only for a file that fails. jsonschema's own messages are not shown: they
+echo values (a token must never be echoed) and say "is not valid under any of
+the given schemas" where a user needs to know which values were allowed.
+
+Schema nodes may carry ``x-fix`` (how to write the value correctly) and
+``x-secret`` (never echo the value); both are plain annotations to a 2020-12
+validator.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from reconciler.config.yamlload import Position, YamlFile, YamlList, YamlMap
+
+FileKind = Literal["store", "vendor", "reconciler"]
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+
+
+@cache
+def schema_of(kind: FileKind) -> Mapping[str, Any]:
+    """The shipped JSON Schema of one file kind."""
+    text = resources.files("reconciler.schemas").joinpath(f"{kind}.schema.json")
+    schema: Mapping[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def quick_check_of(kind: FileKind) -> Check:
+    """A plain-Python yes/no check of one file kind (see ``compile_check``)."""
+    schema = schema_of(kind)
+    return compile_check(schema, schema)
+
+
+@cache
+def validator_of(kind: FileKind) -> Draft202012Validator:
+    """A compiled validator of one file kind (built once per process)."""
+    schema = schema_of(kind)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate_file(document: YamlFile, kind: FileKind) -> None:
+    """Add a problem to ``document`` for every way its root breaks the schema."""
+    if quick_check_of(kind)(document.root):
+        return
+
+    validator = validator_of(kind)
+
+    for error in validator.iter_errors(document.root):
+        for where, message in _describe(error, document):
+            document.problem(where, message)
+
+
+Check = Callable[[Any], bool]
+
+_ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$defs", "title", "description", "x-fix", "x-secret"}
+)
+_PYTHON_TYPES: dict[str, Check] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
+}
+
+
+def compile_check(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Check:
+    """A fast yes/no validator for the keywords the shipped schemas use.
+
+    jsonschema is exact but slow on 10,000 product overrides; this check is
+    only asked "valid?", and a "no" sends the file to jsonschema for the full,
+    explained list of errors. A test holds both to the same answers.
+    """
+    checks = [_keyword(word, value, schema, root) for word, value in schema.items()]
+    active = [check for check in checks if check is not None]
+    if len(active) == 1:
+        return active[0]
+    return lambda value: all(check(value) for check in active)
+
+
+def _keyword(
+    word: str, value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]
+) -> Check | None:
+    if word in _ANNOTATIONS:
+        return None
+    if word == "type":
+        return _type_check(value)
+    if word == "enum":
+        return lambda v: any(v == c and type(v) is type(c) for c in value)
+    if word == "const":
+        return lambda v: v == value and type(v) is type(value)
+    if word == "$ref":
+        name = value.removeprefix("#/$defs/")
+        return _deferred(root, name)
+    if word == "properties":
+        return _properties_check(value, root)
+    if word == "additionalProperties":
+        return _additional_check(value, schema, root)
+    if word == "required":
+        return lambda v: not isinstance(v, dict) or all(k in v for k in value)
+    if word == "propertyNames":
+        names = compile_check(value, root)
+        return lambda v: not isinstance(v, dict) or all(names(k) for k in v)
+    if word == "pattern":
+        regex = re.compile(value)
+        return lambda v: not isinstance(v, str) or regex.search(v) is not None
+    if word == "minLength":
+        return lambda v: not isinstance(v, str) or len(v) >= value
+    if word in ("minimum", "maximum"):
+        return _bound_check(word, value)
+    return _combinator(word, value, schema, root)
+
+
+def _combinator(
+    word: str, value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]
+) -> Check | None:
+    if word == "allOf":
+        parts = [compile_check(part, root) for part in value]
+        return lambda v: all(part(v) for part in parts)
+    if word == "oneOf":
+        parts = [compile_check(part, root) for part in value]
+        return lambda v: sum(1 for part in parts if part(v)) == 1
+    if word == "not":
+        inner = compile_check(value, root)
+        return lambda v: not inner(v)
+    if word == "if":
+        condition = compile_check(value, root)
+        then = compile_check(schema.get("then", {}), root)
+        orelse = compile_check(schema.get("else", {}), root)
+        return lambda v: then(v) if condition(v) else orelse(v)
+    if word in ("then", "else"):
+        return None
+    raise ValueError(f"schema keyword {word} has no quick check; add one")
+
+
+def _type_check(value: str | list[str]) -> Check:
+    names = [value] if isinstance(value, str) else value
+    checks = [_PYTHON_TYPES[name] for name in names]
+    return lambda v: any(check(v) for check in checks)
+
+
+def _bound_check(word: str, bound: float) -> Check:
+    def numeric(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    if word == "minimum":
+        return lambda v: not numeric(v) or v >= bound
+    return lambda v: not numeric(v) or v <= bound
+
+
+def _deferred(root: Mapping[str, Any], name: str) -> Check:
+    """A ``$ref`` compiled on first use (definitions may refer to each other)."""
+    compiled: list[Check] = []
+
+    def check(value: Any) -> bool:
+        if not compiled:
+            compiled.append(compile_check(root["$defs"][name], root))
+        return compiled[0](value)
+
+    return check
+
+
+def _properties_check(properties: Mapping[str, Any], root: Mapping[str, Any]) -> Check:
+    checks = {key: compile_check(sub, root) for key, sub in properties.items()}
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        return all(checks[k](v) for k, v in value.items() if k in checks)
+
+    return check
+
+
+def _additional_check(
+    extra: bool | Mapping[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any]
+) -> Check:
+    known = frozenset(schema.get("properties", {}))
+    if extra is True:
+        return lambda v: True
+    if extra is False:
+        return lambda v: not isinstance(v, dict) or known.issuperset(v)
+    inner = compile_check(extra, root)
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        return all(inner(v) for k, v in value.items() if k not in known)
+
+    return check
+
+
+def _describe(
+    error: ValidationError, document: YamlFile
+) -> Iterator[tuple[Position, str]]:
+    """One or more (position, message) pairs for one jsonschema error."""
+    path = list(error.absolute_path)
+    field = _dotted(path)
+    kind = str(error.validator)
+
+    if kind == "additionalProperties" and error.validator_value is False:
+        yield from _unknown_keys(error, field)
+    elif kind == "required":
+        yield _mark_of(document, path), _missing(error, field)
+    elif kind == "propertyNames":
+        yield _mark_of(document, path), f"{field}: an empty key is not allowed"
+    else:
+        yield _value_mark(document, path), _value_message(error, field, document, path)
+
+
+def _unknown_keys(error: ValidationError, field: str) -> Iterator[tuple[Position, str]]:
+    mapping = error.instance
+    allowed = sorted(error.schema.get("properties", {}))
+    for key in mapping:
+        if key in allowed:
+            continue
+        where = mapping.key_mark(key) if isinstance(mapping, YamlMap) else (1, 1)
+        guess = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"did you mean `{guess[0]}`? " if guess else ""
+        place = f" in {field}" if field != "the file" else ""
+        yield (
+            where,
+            (f"unknown key `{key}`{place}; {hint}allowed keys: {', '.join(allowed)}"),
+        )
+
+
+def _missing(error: ValidationError, field: str) -> str:
+    missing = [key for key in error.validator_value if key not in error.instance]
+    keys = ", ".join(f"`{key}`" for key in missing)
+    return f"{field}: missing required key {keys}"
+
+
+def _value_message(
+    error: ValidationError, field: str, document: YamlFile, path: list[Any]
+) -> str:
+    kind = str(error.validator)
+    secret = bool(error.schema.get("x-secret"))
+    shown = "the value" if secret else _show(error.instance)
+    ambiguous = document.ambiguous.get(_value_mark(document, path))
+    fix = error.schema.get("x-fix", "")
+
+    if ambiguous is not None and kind in ("enum", "type", "pattern"):
+        fix = _ambiguous_fix(error, ambiguous.text)
+        return f"{field}: {ambiguous.describe()}; {fix}"
+    if kind == "enum":
+        return f"{field}: {shown} is not allowed; write one of {_choices(error)}"
+    if kind == "type":
+        return _type_message(error, field, shown)
+    if kind == "pattern" and secret:
+        return f"{field}: a literal secret is not allowed; {fix}"
+    if kind in ("pattern", "minimum", "maximum", "exclusiveMinimum"):
+        return f"{field}: {shown} is not valid; {fix}".rstrip("; ")
+    if kind == "minLength":
+        return f"{field}: must not be empty"
+    if kind in ("oneOf", "anyOf"):
+        return _alternatives(error, field)
+    return f"{field}: {shown} is not valid ({kind} {error.validator_value})"
+
+
+def _type_message(error: ValidationError, field: str, shown: str) -> str:
+    expected = _expected(error)
+    if error.instance is None:
+        return f"{field}: is empty; write {expected}"
+    if isinstance(error.instance, int | float) and "text" in expected:
+        return f'{field}: {shown} is a number; quote it ("{error.instance}") as text'
+    return f"{field}: {shown} is {_kind_of(error.instance)}; write {expected}"
+
+
+def _alternatives(error: ValidationError, field: str) -> str:
+    """oneOf/anyOf over ``required`` branches: "set one of A or B"."""
+    branches = error.validator_value
+    keys = [key for branch in branches for key in branch.get("required", [])]
+    present = [key for key in keys if key in error.instance]
+    names = " or ".join(f"`{key}`" for key in keys)
+    if len(present) > 1:
+        return f"{field}: set only one of {names}, not both"
+    if not present:
+        return f"{field}: set one of {names}"
+    best = min(error.context or [], key=lambda e: len(e.absolute_path), default=None)
+    reason = f": {best.message}" if best is not None else ""
+    return f"{field}: fits none of the allowed forms{reason}"
+
+
+def _expected(error: ValidationError) -> str:
+    if "enum" in error.schema:
+        return f"one of {_choices(error)}"
+    types = error.schema.get("type", [])
+    if isinstance(types, str):
+        types = [types]
+    return " or ".join(_TYPE_WORDS.get(name, name) for name in types) or "this"
+
+
+def _ambiguous_fix(error: ValidationError, text: str) -> str:
+    if "enum" in error.schema:
+        return f"write one of {_choices(error)}"
+    types = error.schema.get("type", [])
+    if types == "boolean":
+        return "write true or false"
+    return error.schema.get("x-fix") or f'quote it ("{text}") if you mean the text'
+
+
+def _choices(error: ValidationError) -> str:
+    return ", ".join(str(choice) for choice in error.schema["enum"])
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, YamlMap):
+        return "a mapping"
+    if isinstance(value, YamlList):
+        return "a list"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`"
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a mapping" if isinstance(value, Mapping) else "a list"
+
+
+def _dotted(path: Sequence[Any]) -> str:
+    if not path:
+        return "the file"
+    return ".".join(str(step) for step in path)
+
+
+def _node_at(root: Any, path: Sequence[Any]) -> tuple[Any, Any]:
+    """The container holding the node at ``path``, and the node's key in it."""
+    container = root
+    for step in path[:-1]:
+        container = container[step]
+    return container, path[-1]
+
+
+def _mark_of(document: YamlFile, path: Sequence[Any]) -> Position:
+    """The position of the mapping or list at ``path`` itself."""
+    node = document.root
+    for step in path:
+        node = node[step]
+    if isinstance(node, YamlMap | YamlList):
+        return node.mark
+    return _value_mark(document, path)
+
+
+def _value_mark(document: YamlFile, path: Sequence[Any]) -> Position:
+    """The position of the value at ``path`` (of the file start for the root)."""
+    if not path:
+        root = document.root
+        mark: Position = root.mark if isinstance(root, YamlMap | YamlList) else (1, 1)
+        return mark
+    container, key = _node_at(document.root, path)
+    if isinstance(container, YamlMap):
+        return container.value_mark(str(key))
+    if isinstance(container, YamlList):
+        return container.item_marks[int(key)]
+    return (1, 1)

@@ -1,0 +1,374 @@
+"""Strict YAML reading: plain values with line marks, or a list of problems.
+
+libyaml composes the node graph (the fast part, in C); this module walks that
+graph once and builds plain ``dict``/``list``/``str``/``int``/``float``/
+``bool``/``None`` values, keeping the 1-based line and column of every node.
+PyYAML's constructor machinery is not used: it is slower, it silently keeps
+the last of two duplicate keys, and it expands aliases without limit.
+
+Plain scalars are read by a deliberately narrow rule set: ``true``/``false``,
+``null``/``~``, decimal integers and floats. Anything another YAML reader
+(1.1 or 1.2) would turn into something else than text -- ``yes``/``no``/
+``on``/``off``/``y``/``n``, ``0123``, ``0x1F``, ``1e3``, ``.inf``, dates --
+stays text here but is remembered as *ambiguous*, so that the loader can refuse
+it with a message that says how to write it unambiguously.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from reconciler.errors import ConfigProblem
+
+log = logging.getLogger(__name__)
+
+try:
+    _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = yaml.CSafeLoader
+    LIBYAML = True
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+    LIBYAML = False
+
+_RESOLVER = yaml.resolver.Resolver()
+
+MAX_ALIASES = 50
+"""Aliases of mappings or sequences one file may use; a bomb stops here."""
+
+Position = tuple[int, int]
+
+_TAG = "tag:yaml.org,2002:"
+_MAP, _SEQ, _STR = _TAG + "map", _TAG + "seq", _TAG + "str"
+_SCALAR_TAGS = frozenset(
+    _TAG + name for name in ("str", "int", "float", "bool", "null")
+)
+
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_AMBIGUOUS = (
+    (re.compile(r"[-+]?0[0-7_]+"), "an octal number"),
+    (re.compile(r"[-+]?0[xX][0-9a-fA-F_]+|[-+]?0o[0-7]+|[-+]?0b[01_]+"), "a number"),
+    (re.compile(r"[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?"), "a number"),
+    (re.compile(r"[-+]?(\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN"), "a number"),
+    (
+        re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"),
+        "a sexagesimal number",
+    ),
+    (re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?"), "a date"),
+)
+_MAYBE_SPECIAL = frozenset("0123456789-+.")
+
+
+class YamlMap(dict[str, Any]):
+    """A mapping with its own position and the nodes of each key and value.
+
+    Positions of keys and values are computed on demand from the kept nodes:
+    most are never asked for, and building a tuple for each would double the
+    cost of reading a large vendor file.
+    """
+
+    __slots__ = ("mark", "nodes")
+
+    mark: Position
+    nodes: dict[str, tuple[yaml.Node, yaml.Node]]
+
+    @classmethod
+    def empty(cls, mark: Position) -> YamlMap:
+        """A mapping standing in for a section the file leaves out."""
+        result = cls()
+        result.mark = mark
+        result.nodes = {}
+        return result
+
+    def key_mark(self, key: str) -> Position:
+        return _position(self.nodes[key][0])
+
+    def value_mark(self, key: str) -> Position:
+        return _position(self.nodes[key][1])
+
+
+class YamlList(list[Any]):
+    """A sequence with the position of itself and of each item."""
+
+    __slots__ = ("item_marks", "mark")
+
+    def __init__(self, mark: Position) -> None:
+        super().__init__()
+        self.mark = mark
+        self.item_marks: list[Position] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Ambiguous:
+    """A plain scalar kept as text that other YAML readers turn into a non-string."""
+
+    text: str
+    reading: str
+
+    def describe(self) -> str:
+        """Such as: `no` reads as a boolean in YAML 1.1."""
+        return describe_reading(self.text, self.reading)
+
+
+def describe_reading(text: str, reading: str) -> str:
+    """How YAML reads a plain scalar: "`0123` reads as an octal number in YAML"."""
+    where = "" if "YAML" in reading else " in YAML"
+    return f"`{text}` reads as {reading}{where}"
+
+
+@dataclass(slots=True)
+class YamlFile:
+    """One parsed file: its root value (None when empty or unreadable)."""
+
+    path: str
+    root: Any = None
+    problems: list[ConfigProblem] = field(default_factory=list)
+    ambiguous: dict[Position, Ambiguous] = field(default_factory=dict)
+
+    def problem(self, where: Position, message: str) -> None:
+        self.problems.append(ConfigProblem(self.path, where[0], where[1], message))
+
+
+def parse_yaml(data: bytes, path: str) -> YamlFile:
+    """Parse one file strictly; every refusal lands in ``YamlFile.problems``."""
+    result = YamlFile(path)
+    text = _decode(data, result)
+    if text is None or _has_tabs(text, result):
+        return result
+
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        _syntax_problem(error, result)
+        return result
+
+    if node is not None:
+        result.root = _Builder(result, "!" in text).build(node)
+    return result
+
+
+def reading_of(text: str) -> str | None:
+    """What a YAML 1.1 or 1.2 reader would make of plain ``text``, if not text."""
+    if text in _NULLS:
+        return "null"
+    if text in _TRUE or text in _FALSE or text.lower() in _YAML11_BOOLEANS:
+        if text.lower() in _YAML11_BOOLEANS:
+            return "a boolean in YAML 1.1"
+        return "a boolean"
+    if text[:1] not in _MAYBE_SPECIAL and text not in (".inf", ".nan"):
+        return None
+    for pattern, reading in _AMBIGUOUS:
+        if pattern.fullmatch(text):
+            return reading
+    return None
+
+
+def _decode(data: bytes, result: YamlFile) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = error.start - (before.rfind(b"\n") + 1) + 1
+        result.problem(
+            (line, column),
+            f"the file is not UTF-8 (byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}); save it as UTF-8",
+        )
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _has_tabs(text: str, result: YamlFile) -> bool:
+    if "\t" not in text:
+        return False
+    for number, line in enumerate(text.splitlines(), start=1):
+        column = line.find("\t")
+        if column >= 0:
+            result.problem(
+                (number, column + 1),
+                "tab character; YAML files here use spaces only (indent with spaces, "
+                "and write a tab inside text as a quoted \\t)",
+            )
+    return True
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError, result: YamlFile) -> None:
+    mark = error.problem_mark or error.context_mark
+    where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    what = error.problem or error.context or "unreadable YAML"
+    result.problem(where, f"YAML syntax error: {what}")
+
+
+def _position(node: yaml.Node) -> Position:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _AliasLimit(Exception):
+    """Raised once a file uses more aliases than ``MAX_ALIASES``."""
+
+
+class _Builder:
+    """Walks one composed node graph into plain values with marks."""
+
+    def __init__(self, result: YamlFile, explicit_tags: bool) -> None:
+        self.result = result
+        self.explicit_tags = explicit_tags
+        self.seen: set[int] = set()
+        self.aliases = 0
+
+    def build(self, node: yaml.Node) -> Any:
+        try:
+            return self.value(node)
+        except _AliasLimit:
+            self.result.problem(
+                _position(node),
+                f"more than {MAX_ALIASES} aliases of mappings or sequences; an "
+                "alias bomb, or a file that should write its values out",
+            )
+            return None
+
+    def value(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        self.count_alias(node)
+        if node.tag != _MAP and node.tag != _SEQ:
+            return self.refuse_tag(node)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node)
+        assert isinstance(node, yaml.SequenceNode)
+        return self.sequence(node)
+
+    def count_alias(self, node: yaml.Node) -> None:
+        """A collection node met twice was reached through an alias."""
+        key = id(node)
+        if key in self.seen:
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _AliasLimit
+        else:
+            self.seen.add(key)
+
+    def mapping(self, node: yaml.MappingNode) -> YamlMap:
+        result = YamlMap()
+        mark = node.start_mark
+        result.mark = (mark.line + 1, mark.column + 1)
+        nodes: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        result.nodes = nodes
+        for pair in node.value:
+            key = self.key(pair[0])
+            if key is None:
+                continue
+            if key in nodes:
+                self.duplicate(key, _position(pair[0]), _position(nodes[key][0]))
+                continue
+            result[key] = self.value(pair[1])
+            nodes[key] = pair
+        return result
+
+    def sequence(self, node: yaml.SequenceNode) -> YamlList:
+        result = YamlList(_position(node))
+        for item in node.value:
+            result.append(self.value(item))
+            result.item_marks.append(_position(item))
+        return result
+
+    def key(self, node: yaml.Node) -> str | None:
+        where = _position(node)
+        if not isinstance(node, yaml.ScalarNode):
+            self.result.problem(where, "a key must be text, not a mapping or list")
+            return None
+        if node.tag == _TAG + "merge":
+            self.result.problem(
+                where, "merge keys (<<) are not supported; write the keys out"
+            )
+            return None
+        text: str = node.value
+        reading = None if node.style else reading_of(text)
+        if reading is not None or (node.tag != _STR and not self.plain_implicit(node)):
+            what = describe_reading(text, reading or f"{node.tag}, not text")
+            self.result.problem(
+                where, f'key {what}; quote it ("{text}") so it stays text'
+            )
+            return None
+        return text
+
+    def duplicate(self, key: str, where: Position, first: Position) -> None:
+        self.result.problem(
+            where,
+            f"duplicate key `{key}` (first at line {first[0]}); "
+            "keep one and remove the other",
+        )
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        text: str = node.value
+        if node.style:
+            return self.quoted(node, text)
+        if self.explicit_tags and not self.plain_implicit(node):
+            return self.tagged(node, text)
+        return self.plain(node, text)
+
+    def plain(self, node: yaml.ScalarNode, text: str) -> Any:
+        if text[:1] not in _MAYBE_SPECIAL and len(text) > 5:
+            return text
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        if text in _NULLS:
+            return None
+        if _INT.fullmatch(text):
+            return int(text)
+        if _FLOAT.fullmatch(text) and "e" not in text.lower():
+            return float(text)
+        reading = reading_of(text)
+        if reading is not None:
+            self.result.ambiguous[_position(node)] = Ambiguous(text, reading)
+        return text
+
+    def quoted(self, node: yaml.ScalarNode, text: str) -> Any:
+        if node.tag == _STR or not self.explicit_tags:
+            return text
+        return self.tagged(node, text)
+
+    def plain_implicit(self, node: yaml.ScalarNode) -> bool:
+        """Whether a plain scalar's tag is the one the resolver gave it."""
+        if node.style:
+            return node.tag == _STR
+        implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+        return bool(node.tag == implicit)
+
+    def tagged(self, node: yaml.ScalarNode, text: str) -> Any:
+        """A scalar with an explicit tag: only the plain ones are allowed."""
+        if node.tag == _STR:
+            return text
+        if node.tag not in _SCALAR_TAGS:
+            return self.refuse_tag(node)
+        value = self.plain(node, text)
+        expected = node.tag.removeprefix(_TAG)
+        if _type_name(value) != expected:
+            self.result.problem(
+                _position(node), f"`{text}` is not a valid !!{expected}; remove the tag"
+            )
+        return value
+
+    def refuse_tag(self, node: yaml.Node) -> None:
+        self.result.problem(
+            _position(node),
+            f"tag {node.tag} is not allowed; only plain mappings, lists, text, "
+            "numbers, true/false and null",
+        )
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "bool", int: "int", float: "float"}.get(type(value), "str")
