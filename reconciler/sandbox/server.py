@@ -1,0 +1,230 @@
+"""The emulators over HTTP on loopback, each store under its own prefix.
+
+``http://127.0.0.1:PORT/NAME/...`` reaches store NAME's emulator at the
+channel's real path below the prefix (``/admin/api/{version}/graphql.json``,
+``/rest/{store_code}/V1/...``), so a store config with that endpoint uses the
+same adapter code as against a real channel. Requests are converted to
+``httpx.Request`` and answered by ``emulator.handle``, exactly as in-process.
+
+Control endpoints, per store: ``POST /_control/NAME/faults`` (a JSON object
+of ``Faults`` fields), ``GET /_control/NAME/requests`` (the request log),
+``POST /_control/NAME/reset-log`` and ``GET /_control/NAME/stock``.
+
+Transport faults fire as on a real network: a timeout stalls
+``STALL_SECONDS`` and then closes the connection unanswered, a dropped
+connection closes at once. The server binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.sandbox.base import EmulatorBase, Faults
+from reconciler.sandbox.registry import save
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+STALL_SECONDS = 2.0
+_READ_ONLY = frozenset({"GET", "HEAD"})
+_FAULT_COUNTERS = ("server_errors", "timeouts", "dropped")
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A threading HTTP server holding the served emulators by store name."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        emulators: Mapping[str, EmulatorBase],
+        *,
+        port: int = 0,
+        host: str = LOOPBACK,
+        state_dir: Path | None = None,
+    ) -> None:
+        if host != LOOPBACK:
+            raise ValueError(f"the sandbox serves on {LOOPBACK} only, not {host!r}")
+        self.emulators = dict(emulators)
+        self.state_dir = state_dir
+        super().__init__((host, port), _Handler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def url(self, store: str) -> str:
+        return f"http://{LOOPBACK}:{self.port}/{store}"
+
+    def persist(self, store: str) -> None:
+        if self.state_dir is not None:
+            save(self.emulators[store], self.state_dir / store)
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    emulators: Mapping[str, EmulatorBase],
+    *,
+    port: int = 0,
+    state_dir: Path | None = None,
+) -> Iterator[SandboxServer]:
+    """Serve ``emulators`` on loopback in a background thread while in the block."""
+    server = SandboxServer(emulators, port=port, state_dir=state_dir)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("event=sandbox.http line=%r", format % args)
+
+    def _serve(self) -> None:
+        body = self._body()
+        segments = self.path.split("?", 1)[0].split("/")
+        if len(segments) > 2 and segments[1] == "_control":
+            self._control(segments[2], "/".join(segments[3:]), body)
+            return
+        store = segments[1] if len(segments) > 1 else ""
+        emulator = self.server.emulators.get(store)
+        if emulator is None:
+            self._reply(404, {"message": f"no sandbox store {store!r}"})
+            return
+        self._forward(store, emulator, body)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _forward(self, store: str, emulator: EmulatorBase, body: bytes) -> None:
+        below = self.path.removeprefix(f"/{store}").split("?", 1)[0] or "/"
+        request = httpx.Request(
+            self.command,
+            f"http://{LOOPBACK}:{self.server.port}{self.path}",
+            headers=[(k, v) for k, v in self.headers.items() if k.lower() != "host"],
+            content=body,
+        )
+        try:
+            response = emulator.handle(request, below)
+        except httpx.TimeoutException:
+            time.sleep(STALL_SECONDS)
+            self._hang_up()
+            return
+        except httpx.TransportError:
+            self._hang_up()
+            return
+        if self.command not in _READ_ONLY and response.status_code < 300:
+            self.server.persist(store)
+        self._send(response.status_code, response.content, response.headers)
+
+    def _control(self, store: str, action: str, body: bytes) -> None:
+        emulator = self.server.emulators.get(store)
+        if emulator is None:
+            self._reply(404, {"message": f"no sandbox store {store!r}"})
+            return
+        try:
+            self._reply(200, _control(emulator, self.command, action, body))
+        except LookupError as error:
+            self._reply(404, {"message": str(error)})
+        except (ValueError, TypeError) as error:
+            self._reply(400, {"message": f"bad control request: {error}"})
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(2)
+
+    def _reply(self, status: int, payload: Any) -> None:
+        content = json.dumps(payload).encode("utf-8")
+        self._send(status, content, {"Content-Type": "application/json"})
+
+    def _send(self, status: int, content: bytes, headers: Mapping[str, str]) -> None:
+        self.send_response(status)
+        for name in ("Content-Type", "Retry-After"):
+            if name in headers:
+                self.send_header(name, headers[name])
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+
+def _control(emulator: EmulatorBase, method: str, action: str, body: bytes) -> Any:
+    """Answer one control request; ``LookupError`` for an unknown one."""
+    if method == "POST" and action == "faults":
+        _apply_faults(emulator.faults, json.loads(body or b"{}"))
+        return _faults_json(emulator.faults)
+    if method == "GET" and action == "requests":
+        return [_request_json(asdict(request)) for request in emulator.requests]
+    if method == "POST" and action == "reset-log":
+        emulator.clear_log()
+        return {"cleared": True}
+    if method == "GET" and action == "stock" and hasattr(emulator, "stock"):
+        return emulator.stock()
+    raise LookupError(f"no control endpoint {method} {action!r}")
+
+
+def _apply_faults(faults: Faults, changes: Any) -> None:
+    """Set the given ``Faults`` fields; an unknown or mistyped field changes nothing."""
+    if not isinstance(changes, dict):
+        raise ValueError("faults must be a JSON object")
+    unknown = set(changes) - {*_FAULT_COUNTERS, "refusals", "concurrent_sales"}
+    if unknown:
+        raise ValueError(f"unknown fault fields {sorted(unknown)}")
+    counters = {name: int(changes[name]) for name in _FAULT_COUNTERS if name in changes}
+    refusals = {
+        str(sku): (str(code), str(message))
+        for sku, (code, message) in dict(changes.get("refusals", {})).items()
+    }
+    sales = {
+        str(k): int(v) for k, v in dict(changes.get("concurrent_sales", {})).items()
+    }
+    for name, value in counters.items():
+        setattr(faults, name, value)
+    if "refusals" in changes:
+        faults.refusals = refusals
+    if "concurrent_sales" in changes:
+        faults.concurrent_sales = sales
+
+
+def _faults_json(faults: Faults) -> dict[str, Any]:
+    return {
+        **{name: getattr(faults, name) for name in _FAULT_COUNTERS},
+        "refusals": {sku: list(pair) for sku, pair in faults.refusals.items()},
+        "concurrent_sales": dict(faults.concurrent_sales),
+    }
+
+
+def _request_json(request: dict[str, Any]) -> dict[str, Any]:
+    request["query"] = [list(pair) for pair in request["query"]]
+    return request
