@@ -11,6 +11,7 @@ items must cost about what comparing two dicts costs (see ``bench/plan.py``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -381,3 +382,22 @@ def _report_unknown(
         if policy.for_sku(name, item.sku).direction.value is Direction.NONE:
             continue
         store.skipped.append(Skipped(name, item.sku, SkipReason.UNKNOWN_TO_HUB))
+
+
+def replan_change(change: Change, item: ChannelItem) -> Change | None:
+    """A stale push planned again against the item as the channel holds it now.
+
+    The wanted values stay; the expected values and fields follow the fresh
+    read. ``None`` when the item already holds them or cannot be written.
+    """
+    if item.problem is not None:
+        return None
+    fields = _push_fields(item, change.managed, change.quantity)
+    if not fields:
+        return None
+    return dataclasses.replace(
+        change,
+        fields=fields,
+        expected_managed=item.managed,
+        expected_quantity=item.quantity,
+    )

@@ -1,0 +1,1 @@
+"""Executing a plan: hub pulls, channel pushes, and the journal of both."""

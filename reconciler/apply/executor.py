@@ -1,0 +1,295 @@
+"""Apply a guarded plan: hub pulls first, then channel pushes, every change journaled.
+
+Order and crash safety: pulls go to the hub in one transaction with their
+seen values and journal entries. Pushes go store by store (a bounded number
+of stores at a time), in the adapter's largest batches; each batch is
+journaled *after* the adapter returns, never before, so the journal never
+holds a change marked applied that the channel does not have. A crash
+between a write and its journal entry loses only the entry; the next pass
+re-reads the channel and finds nothing left to do for that item.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from reconciler.channels.base import ChannelAdapter, ItemOutcome, Outcome
+from reconciler.errors import ChannelError
+from reconciler.hub.records import HubRecord, JournalEntry, SeenValue, StateStore
+from reconciler.plan.model import Change, Plan, StorePlan
+from reconciler.plan.planner import replan_change
+
+MAX_STORES_AT_ONCE = 4
+FAILED_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.DEFERRED, Outcome.FAILED})
+
+log = logging.getLogger(__name__)
+
+Now = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeResult:
+    """What became of one planned change, with the channel's own words."""
+
+    change: Change
+    outcome: Outcome
+    code: str | None = None
+    message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in FAILED_OUTCOMES
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFailure:
+    """A store that could not be read, written or was stopped by its guard."""
+
+    store: str
+    stage: str  # "read", "write" or "guard"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    results: tuple[ChangeResult, ...]
+    failures: tuple[StoreFailure, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """Where one run's changes are recorded."""
+
+    state: StateStore
+    run_id: int
+    now: Now = utc_now
+
+    def entries(self, results: Sequence[ChangeResult]) -> list[JournalEntry]:
+        at = self.now()
+        return [
+            JournalEntry(
+                run_id=self.run_id,
+                store=result.change.store,
+                sku=result.change.sku,
+                target=result.change.target.value,
+                field=field.field,
+                before=_text(field.before),
+                after=_text(field.after),
+                outcome=result.outcome.value,
+                message=result.message,
+                at=at,
+            )
+            for result in results
+            for field in result.change.fields
+        ]
+
+
+def apply_plan(
+    plan: Plan,
+    hub: Mapping[str, HubRecord],
+    adapters: Mapping[str, ChannelAdapter],
+    journal: Journal,
+) -> ApplyResult:
+    """Pulls, then the pushes of every store its guard lets through."""
+    results = apply_pulls(plan, hub, journal)
+    failures: list[StoreFailure] = []
+    runnable: list[tuple[StorePlan, ChannelAdapter]] = []
+    for store in plan.stores:
+        if store.guard is not None and store.guard.blocks:
+            failures.append(
+                StoreFailure(store.store, "guard", store.guard.message or "")
+            )
+        elif store.pushes and store.store in adapters:
+            runnable.append((store, adapters[store.store]))
+
+    with ThreadPoolExecutor(MAX_STORES_AT_ONCE, "apply") as pool:
+        pushed = list(
+            pool.map(lambda job: push_store(job[0], job[1], journal), runnable)
+        )
+    for store_results, failure in pushed:
+        results.extend(store_results)
+        if failure is not None:
+            failures.append(failure)
+    return ApplyResult(tuple(results), tuple(failures))
+
+
+def apply_pulls(
+    plan: Plan, hub: Mapping[str, HubRecord], journal: Journal
+) -> list[ChangeResult]:
+    """Write every pull to the hub, with seen values and journal, at once."""
+    pulls = [change for store in plan.stores for change in store.pulls]
+    if not pulls:
+        return []
+
+    at = journal.now()
+    records = [_pulled_record(hub[change.sku], change, at) for change in pulls]
+    seen = [
+        SeenValue(c.store, c.sku, c.expected_managed, c.expected_quantity, at)
+        for c in pulls
+    ]
+    results = [ChangeResult(change, Outcome.APPLIED) for change in pulls]
+    journal.state.commit_pulls(records, seen, journal.entries(results))
+    log.info("event=apply.pulls sku_count=%d outcome=applied", len(pulls))
+    return results
+
+
+def _pulled_record(record: HubRecord, change: Change, at: datetime) -> HubRecord:
+    quantity = record.quantity_available if change.quantity is None else change.quantity
+    return HubRecord(
+        sku=record.sku,
+        vendor=record.vendor,
+        manage_inventory=change.managed,
+        quantity_available=quantity,
+        changed_at=at,
+        source=f"store:{change.store}",
+    )
+
+
+def push_store(
+    store: StorePlan, adapter: ChannelAdapter, journal: Journal
+) -> tuple[list[ChangeResult], StoreFailure | None]:
+    """Write one store's pushes batch by batch; re-plan stale items once."""
+    results, failure = _write_batches(
+        store.store, store.pushes, adapter, journal, last_try=False
+    )
+    stale = [r.change for r in results if r.outcome is Outcome.STALE]
+    if not stale or failure is not None:
+        return results, failure
+
+    retried, failure = _retry_stale(store.store, stale, adapter, journal)
+    return [r for r in results if r.outcome is not Outcome.STALE] + retried, failure
+
+
+def _write_batches(
+    store: str,
+    changes: Sequence[Change],
+    adapter: ChannelAdapter,
+    journal: Journal,
+    *,
+    last_try: bool,
+) -> tuple[list[ChangeResult], StoreFailure | None]:
+    """Write and journal batch by batch; a channel error defers the rest.
+
+    Stale items are journaled only on the ``last_try``; before it they wait
+    for their re-read and retry.
+    """
+    results: list[ChangeResult] = []
+    size = max(adapter.max_batch, 1)
+    for start in range(0, len(changes), size):
+        batch = changes[start : start + size]
+        try:
+            outcomes = adapter.write([change.desired() for change in batch])
+        except ChannelError as error:
+            rest = changes[start:]
+            deferred = [
+                ChangeResult(c, Outcome.DEFERRED, None, str(error)) for c in rest
+            ]
+            _record(store, deferred, journal, last_try=True)
+            log.error(
+                "event=apply.store store=%s outcome=failed error=%s", store, error
+            )
+            return results + deferred, StoreFailure(store, "write", str(error))
+        batch_results = _match(batch, outcomes)
+        _record(store, batch_results, journal, last_try=last_try)
+        results.extend(batch_results)
+    return results, None
+
+
+def _retry_stale(
+    store: str, stale: Sequence[Change], adapter: ChannelAdapter, journal: Journal
+) -> tuple[list[ChangeResult], StoreFailure | None]:
+    """Re-read the stale items, re-plan them against what the channel holds
+    now, and write once more; what is stale again waits for the next pass."""
+    log.info("event=apply.stale store=%s sku_count=%d", store, len(stale))
+    try:
+        snapshot = adapter.read([change.sku for change in stale])
+    except ChannelError as error:
+        kept = [ChangeResult(c, Outcome.STALE, None, str(error)) for c in stale]
+        _record(store, kept, journal, last_try=True)
+        return kept, StoreFailure(store, "read", str(error))
+
+    replanned: list[Change] = []
+    for change in stale:
+        item = snapshot.get(change.sku)
+        fresh = replan_change(change, item) if item is not None else None
+        if fresh is not None:
+            replanned.append(fresh)
+    return _write_batches(store, replanned, adapter, journal, last_try=True)
+
+
+def _match(
+    batch: Sequence[Change], outcomes: Sequence[ItemOutcome]
+) -> list[ChangeResult]:
+    """Pair each change with its outcome by SKU; a missing one is failed."""
+    by_sku = {outcome.sku: outcome for outcome in outcomes}
+    results = []
+    for change in batch:
+        outcome = by_sku.get(change.sku)
+        if outcome is None:
+            results.append(
+                ChangeResult(
+                    change, Outcome.FAILED, None, "the channel gave no outcome"
+                )
+            )
+        else:
+            results.append(
+                ChangeResult(change, outcome.outcome, outcome.code, outcome.message)
+            )
+    return results
+
+
+def _record(
+    store: str, results: Sequence[ChangeResult], journal: Journal, *, last_try: bool
+) -> None:
+    """Journal a batch and the seen values of what was really written."""
+    final = [r for r in results if last_try or r.outcome is not Outcome.STALE]
+    at = journal.now()
+    seen = [
+        SeenValue(store, r.change.sku, r.change.managed, _written_quantity(r), at)
+        for r in final
+        if r.outcome is Outcome.APPLIED
+    ]
+    if final:
+        journal.state.journal(journal.entries(final))
+    if seen:
+        journal.state.record_seen(seen)
+    _log_batch(store, results)
+
+
+def _written_quantity(result: ChangeResult) -> int | None:
+    change = result.change
+    return change.expected_quantity if change.quantity is None else change.quantity
+
+
+def _log_batch(store: str, results: Sequence[ChangeResult]) -> None:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+    fields = " ".join(f"{name}={count}" for name, count in sorted(counts.items()))
+    log.info("event=apply.batch store=%s sku_count=%d %s", store, len(results), fields)
+    for result in results:
+        if result.failed:
+            log.error(
+                "event=apply.item store=%s sku=%s outcome=%s code=%s message=%s",
+                store,
+                result.change.sku,
+                result.outcome.value,
+                result.code,
+                result.message,
+            )
+
+
+def _text(value: bool | int | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,308 @@
+"""One reconcile pass: load -> read -> plan -> guard -> apply -> journal -> result.
+
+The pass is level-triggered: it re-reads the hub and every selected store,
+so whatever a crash or a failed item left behind is planned again. A dry run
+reads and plans but writes nothing anywhere: no channel, no hub, no journal,
+no run record, and no state database is created when there is none yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.apply.executor import (
+    ApplyResult,
+    ChangeResult,
+    Journal,
+    StoreFailure,
+    apply_plan,
+    utc_now,
+)
+from reconciler.channels.base import ChannelAdapter, ChannelSnapshot
+from reconciler.channels.factory import open_adapter
+from reconciler.clock import Clock
+from reconciler.config.model import StoreConfig
+from reconciler.errors import ChannelError, ConfigInvalid, ConfigProblem
+from reconciler.hub import open_state
+from reconciler.hub.records import (
+    HubRecord,
+    RunKind,
+    RunStatus,
+    SeenValue,
+    StateStore,
+)
+from reconciler.plan.guard import guard_plan
+from reconciler.plan.model import Plan
+from reconciler.plan.planner import Selection, make_plan
+from reconciler.policy import Policy, load_policy
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_PENDING = 2
+MAX_READS_AT_ONCE = 4
+DEFAULT_STATE_URL = "sqlite:///.reconciler/state.db"
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, str], None]
+"""Called with (store, what is happening) for the terminal's progress line."""
+
+Confirm = Callable[[Plan], bool]
+"""Asked after planning, before anything is written; False applies nothing."""
+
+AdapterFactory = Callable[[StoreConfig], ChannelAdapter]
+"""Opens a store's adapter; by default the channel factory's ``open_adapter``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassOptions:
+    """What one pass is asked to do (the command line's options)."""
+
+    state_url: str | None = None
+    stores: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+    include_manual: bool = False
+    dry_run: bool = False
+    detailed_exitcode: bool = False
+    allow_mass_change: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    """The plan of a pass and, unless it was a dry run, what became of it."""
+
+    plan: Plan
+    results: tuple[ChangeResult, ...] = ()
+    failures: tuple[StoreFailure, ...] = ()
+    run_id: int | None = None
+    dry_run: bool = False
+    applied: bool = False
+    exit_code: int = EXIT_OK
+
+    @property
+    def failed_items(self) -> tuple[ChangeResult, ...]:
+        return tuple(result for result in self.results if result.failed)
+
+
+@dataclass
+class _Read:
+    """The truth of one pass, as read before planning."""
+
+    hub: dict[str, HubRecord]
+    snapshots: dict[str, ChannelSnapshot] = field(default_factory=dict)
+    seen: dict[str, dict[str, SeenValue]] = field(default_factory=dict)
+    failures: list[StoreFailure] = field(default_factory=list)
+
+
+def run_pass(
+    config_dir: str | Path,
+    options: PassOptions,
+    *,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+    confirm: Confirm | None = None,
+    adapter_factory: AdapterFactory | None = None,
+) -> PassResult:
+    """Run one pass; raises ``ConfigInvalid`` or ``StateError`` (``StopRun``)
+    before anything is written when the config or state store is unusable."""
+    root = Path(config_dir)
+    policy = load_policy(root)
+    configs = _selected_stores(policy, options.stores)
+    state_url = options.state_url or policy.repository.settings.state_url
+    state = _open_state(state_url, dry_run=options.dry_run)
+    adapters: dict[str, ChannelAdapter] = {}
+    try:
+        factory = adapter_factory or _channel_factory(root, state_url, options, clock)
+        failures = _open_adapters(adapters, configs, factory)
+        read = _read_all(state, adapters, options, progress)
+        read.failures[:0] = failures
+        plan = _plan(policy, read, options)
+        return _finish(plan, read, state, adapters, options, confirm)
+    finally:
+        for adapter in adapters.values():
+            adapter.close()
+        if state is not None:
+            state.close()
+
+
+def _selected_stores(policy: Policy, names: Sequence[str]) -> list[StoreConfig]:
+    """The named stores, or every store that is not suspended."""
+    stores = policy.repository.stores
+    unknown = [name for name in names if name not in stores]
+    if unknown:
+        known = ", ".join(sorted(stores))
+        problems = [
+            ConfigProblem("--store", 0, 0, f"unknown store {name!r}; known: {known}")
+            for name in unknown
+        ]
+        raise ConfigInvalid(problems)
+    if names:
+        return [stores[name] for name in dict.fromkeys(names)]
+    return [config for config in stores.values() if not config.suspended]
+
+
+def state_dir_of(state_url: str) -> Path:
+    """The ``.reconciler/`` folder: beside an SQLite state file, else here."""
+    prefix = "sqlite:///"
+    if state_url.startswith(prefix) and state_url != prefix + ":memory:":
+        return Path(state_url.removeprefix(prefix)).parent
+    return Path(".reconciler")
+
+
+def _open_state(url: str, *, dry_run: bool) -> StateStore | None:
+    """The state store; ``None`` for a dry run whose SQLite file does not exist."""
+    prefix = "sqlite:///"
+    absent = url.startswith(prefix) and not Path(url.removeprefix(prefix)).exists()
+    if dry_run and absent:
+        log.info("event=pass.state outcome=absent dry_run=true")
+        return None
+    return open_state(url)
+
+
+def _channel_factory(
+    root: Path, state_url: str, options: PassOptions, clock: Clock | None
+) -> AdapterFactory:
+    state_dir = state_dir_of(state_url)
+
+    def factory(config: StoreConfig) -> ChannelAdapter:
+        return open_adapter(
+            config, config_root=root, state_dir=state_dir, env=options.env, clock=clock
+        )
+
+    return factory
+
+
+def _open_adapters(
+    adapters: dict[str, ChannelAdapter],
+    configs: Sequence[StoreConfig],
+    factory: AdapterFactory,
+) -> list[StoreFailure]:
+    """Fill ``adapters``; a store whose channel cannot be opened is a failure."""
+    failures = []
+    for config in configs:
+        try:
+            adapters[config.name] = factory(config)
+        except ChannelError as error:
+            log.error("event=pass.open store=%s error=%s", config.name, error)
+            failures.append(StoreFailure(config.name, "read", str(error)))
+    return failures
+
+
+def _read_all(
+    state: StateStore | None,
+    adapters: Mapping[str, ChannelAdapter],
+    options: PassOptions,
+    progress: Progress | None,
+) -> _Read:
+    """The hub, the last seen values, and every store's stock, concurrently."""
+    skus = list(options.skus) or None
+    read = _Read(hub=state.hub_records(skus) if state is not None else {})
+
+    def one(name: str) -> ChannelSnapshot | StoreFailure:
+        if progress is not None:
+            progress(name, "reading")
+        try:
+            snapshot = adapters[name].read(skus)
+        except ChannelError as error:
+            log.error("event=pass.read store=%s outcome=failed error=%s", name, error)
+            return StoreFailure(name, "read", str(error))
+        log.info("event=pass.read store=%s sku_count=%d", name, len(snapshot.items))
+        return snapshot
+
+    with ThreadPoolExecutor(MAX_READS_AT_ONCE, "read") as pool:
+        outcomes = dict(zip(adapters, pool.map(one, adapters), strict=True))
+    for name, outcome in outcomes.items():
+        if isinstance(outcome, StoreFailure):
+            read.failures.append(outcome)
+        else:
+            read.snapshots[name] = outcome
+            read.seen[name] = state.last_seen(name) if state is not None else {}
+    return read
+
+
+def _plan(policy: Policy, read: _Read, options: PassOptions) -> Plan:
+    selection = Selection(
+        skus=frozenset(options.skus) or None, include_manual=options.include_manual
+    )
+    plan = make_plan(policy, read.hub, read.snapshots, read.seen, selection=selection)
+    return guard_plan(plan, policy.repository.stores, set(options.allow_mass_change))
+
+
+def _finish(
+    plan: Plan,
+    read: _Read,
+    state: StateStore | None,
+    adapters: Mapping[str, ChannelAdapter],
+    options: PassOptions,
+    confirm: Confirm | None,
+) -> PassResult:
+    """Stop at the plan for a dry run or a refused confirmation; else apply."""
+    failures = tuple(read.failures)
+    if options.dry_run or state is None:
+        code = _exit_code(plan, failures, (), options, applied=False)
+        return PassResult(plan, (), failures, None, True, False, code)
+    if plan.has_changes and confirm is not None and not confirm(plan):
+        return PassResult(plan, (), failures, None, False, False, EXIT_ERROR)
+
+    run_id = state.start_run(RunKind.PASS, sorted(adapters))
+    record_read(state, read)
+    applied = apply_plan(plan, read.hub, adapters, Journal(state, run_id))
+    return _close_run(state, run_id, plan, failures, applied, options)
+
+
+def record_read(state: StateStore, read: _Read) -> None:
+    """Store the values read this pass where they differ from the last seen."""
+    at = utc_now()
+    changed = [
+        SeenValue(name, item.sku, item.managed, item.quantity, at)
+        for name, snapshot in read.snapshots.items()
+        for item in snapshot.items.values()
+        if _differs(read.seen[name].get(item.sku), item.managed, item.quantity)
+    ]
+    if changed:
+        state.record_seen(changed)
+
+
+def _differs(seen: SeenValue | None, managed: bool, quantity: int | None) -> bool:
+    return seen is None or seen.managed != managed or seen.quantity != quantity
+
+
+def _close_run(
+    state: StateStore,
+    run_id: int,
+    plan: Plan,
+    failures: tuple[StoreFailure, ...],
+    applied: ApplyResult,
+    options: PassOptions,
+) -> PassResult:
+    failures += applied.failures
+    code = _exit_code(plan, failures, applied.results, options, applied=True)
+    status = RunStatus.SUCCEEDED if code == EXIT_OK else RunStatus.FAILED
+    summary = dict(plan.summary())
+    summary["failed_items"] = sum(1 for r in applied.results if r.failed)
+    summary["failed_stores"] = len({f.store for f in failures})
+    state.finish_run(run_id, status, summary)
+    log.info("event=pass.finish run=%d status=%s", run_id, status.value)
+    return PassResult(plan, applied.results, failures, run_id, False, True, code)
+
+
+def _exit_code(
+    plan: Plan,
+    failures: Collection[StoreFailure],
+    results: Collection[ChangeResult],
+    options: PassOptions,
+    *,
+    applied: bool,
+) -> int:
+    """1 on any failure or tripped guard; 2 for pending changes on request."""
+    guard_blocked = any(s.guard is not None and s.guard.blocks for s in plan.stores)
+    if failures or guard_blocked or any(r.failed for r in results):
+        return EXIT_ERROR
+    if not applied and options.detailed_exitcode and plan.has_changes:
+        return EXIT_PENDING
+    return EXIT_OK

@@ -1,0 +1,208 @@
+"""Whole passes against Magento emulators in-process and a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.channels.base import Outcome
+from reconciler.errors import ConfigInvalid
+from reconciler.hub import open_state
+from reconciler.hub.records import JournalEntry
+from reconciler.plan.model import Label
+from reconciler.runner import EXIT_ERROR, EXIT_OK, EXIT_PENDING
+from tests.apply.world import World, seed_hub, write_store
+
+
+def journal(world: World, run_id: int | None) -> list[tuple[str, ...]]:
+    assert run_id is not None
+    with open_state(world.state_url) as state:
+        entries: list[JournalEntry] = state.journal_of(run_id)
+    return [
+        (e.store, e.sku, e.target, e.field, str(e.before), str(e.after), e.outcome)
+        for e in entries
+    ]
+
+
+def stock(world: World) -> None:
+    eu, uk = world.emulators["magento-eu"], world.emulators["magento-uk"]
+    eu.add_product("A-1", 9)
+    eu.add_product("B-2", 4)
+    uk.add_product("A-1", 1)
+    uk.add_product("B-2", 4)
+    seed_hub(world.state_url, {"A-1": (True, 5), "B-2": (True, 4)})
+
+
+def test_master_store_reaches_other_store_in_one_pass(world: World) -> None:
+    stock(world)
+
+    result = world.run()
+
+    assert result.exit_code == EXIT_OK
+    assert world.hub() == {"A-1": (True, 9), "B-2": (True, 4)}
+    assert world.stock("magento-uk") == {"A-1": 9.0, "B-2": 4.0}
+    assert journal(world, result.run_id) == [
+        ("magento-eu", "A-1", "hub", "quantity_available", "5", "9", "applied"),
+        ("magento-uk", "A-1", "channel", "quantity_available", "1", "9", "applied"),
+    ]
+
+
+def test_second_pass_after_apply_plans_nothing(world: World) -> None:
+    stock(world)
+    world.run()
+    for emulator in world.emulators.values():
+        emulator.clear_log()
+
+    second = world.run(dry_run=True, detailed_exitcode=True)
+
+    assert not second.plan.has_changes
+    assert second.exit_code == EXIT_OK
+    assert world.writes("magento-eu") == world.writes("magento-uk") == []
+
+
+def test_dry_run_writes_nothing_anywhere(world: World) -> None:
+    stock(world)
+
+    result = world.run(dry_run=True, detailed_exitcode=True)
+
+    assert result.exit_code == EXIT_PENDING
+    assert result.plan.summary()["pulls"] == result.plan.summary()["pushes"] == 1
+    assert world.writes("magento-eu") == world.writes("magento-uk") == []
+    assert world.hub() == {"A-1": (True, 5), "B-2": (True, 4)}
+    with open_state(world.state_url) as state:
+        assert state.runs() == []
+        assert state.last_seen("magento-uk") == {}
+
+
+def test_dry_run_without_state_file_creates_none(world: World) -> None:
+    world.emulators["magento-uk"].add_product("A-1", 1)
+    state_file = Path(world.state_url.removeprefix("sqlite:///"))
+
+    result = world.run(dry_run=True)
+
+    assert result.exit_code == EXIT_OK
+    assert not state_file.exists()
+
+
+def test_concurrent_sale_is_not_overwritten_and_next_pass_converges(
+    world: World,
+) -> None:
+    stock(world)
+    world.emulators["magento-uk"].faults.concurrent_sales["A-1"] = 1
+
+    first = world.run()
+
+    outcomes = [
+        (r.change.sku, r.outcome, r.change.expected_quantity) for r in first.results
+    ]
+    assert ("A-1", Outcome.APPLIED, 0) in outcomes
+    assert journal(world, first.run_id)[-1] == (
+        "magento-uk",
+        "A-1",
+        "channel",
+        "quantity_available",
+        "0",
+        "9",
+        "applied",
+    )
+    assert world.stock("magento-uk")["A-1"] == 9.0
+    second = world.run(dry_run=True)
+    assert not second.plan.has_changes
+
+
+def test_partial_failure_reports_the_item_and_next_pass_retries_only_it(
+    world: World,
+) -> None:
+    stock(world)
+    uk = world.emulators["magento-uk"]
+    uk.add_product("C-3", 0)
+    uk.add_product("D-4", 0)
+    seed_hub(world.state_url, {"C-3": (True, 2), "D-4": (True, 6)})
+    uk.faults.refusals["C-3"] = ("400", "The qty of C-3 is locked by a reservation")
+
+    first = world.run()
+
+    assert first.exit_code == EXIT_ERROR
+    assert [(r.change.sku, r.outcome, r.message) for r in first.failed_items] == [
+        ("C-3", Outcome.REFUSED, "The qty of C-3 is locked by a reservation")
+    ]
+    assert world.stock("magento-uk") == {"A-1": 9.0, "B-2": 4.0, "C-3": 0.0, "D-4": 6.0}
+
+    uk.faults.refusals.clear()
+    second = world.run()
+
+    assert second.exit_code == EXIT_OK
+    assert [(c.store, c.sku) for s in second.plan.stores for c in s.pushes] == [
+        ("magento-uk", "C-3")
+    ]
+    assert world.stock("magento-uk")["C-3"] == 2.0
+
+
+def test_guard_trips_on_a_batch_that_zeroes_most_of_a_store(world: World) -> None:
+    uk = world.emulators["magento-uk"]
+    skus = [f"Z-{n:02}" for n in range(20)]
+    for sku in skus:
+        uk.add_product(sku, 5)
+    seed_hub(world.state_url, dict.fromkeys(skus, (True, 0)))
+
+    result = world.run(stores=("magento-uk",))
+
+    assert result.exit_code == EXIT_ERROR
+    verdict = result.plan.stores[0].guard
+    assert verdict is not None and verdict.blocks
+    assert [(f.store, f.stage, f.message) for f in result.failures] == [
+        (
+            "magento-uk",
+            "guard",
+            "plan zeroes 20 of 20 managed SKUs (100.0%) on magento-uk; "
+            "guard.max_zeroed is 5% in stores/magento-uk.yaml; raise it or pass "
+            "--allow-mass-change magento-uk",
+        )
+    ]
+    assert world.writes("magento-uk") == []
+    assert set(world.stock("magento-uk").values()) == {5.0}
+
+    allowed = world.run(stores=("magento-uk",), allow_mass_change=("magento-uk",))
+
+    assert allowed.exit_code == EXIT_OK
+    assert set(world.stock("magento-uk").values()) == {0.0}
+
+
+def test_two_masters_for_one_sku_change_nothing(world: World) -> None:
+    stock(world)
+    write_store(world.root, "magento-uk", "channel_to_hub")
+
+    with pytest.raises(ConfigInvalid) as raised:
+        world.run()
+
+    assert any("two masters" in p.message for p in raised.value.problems)
+    assert world.writes("magento-eu") == world.writes("magento-uk") == []
+    assert world.hub() == {"A-1": (True, 5), "B-2": (True, 4)}
+
+
+def test_invalid_config_changes_nothing(world: World) -> None:
+    stock(world)
+    bad = world.root / "config" / "stores" / "magento-uk.yaml"
+    bad.write_text(bad.read_text().replace("hub_to_channel", "sideways"))
+
+    with pytest.raises(ConfigInvalid) as raised:
+        world.run()
+
+    assert [p.path for p in raised.value.problems] == ["stores/magento-uk.yaml"]
+    assert world.emulators["magento-eu"].requests == []
+    assert world.emulators["magento-uk"].requests == []
+    with open_state(world.state_url) as state:
+        assert state.runs() == []
+
+
+def test_drift_on_the_hub_master_store_is_labelled(world: World) -> None:
+    stock(world)
+    world.run()
+    world.emulators["magento-uk"].set_quantity("B-2", 1)
+
+    plan = world.run(dry_run=True).plan
+
+    uk = plan.store("magento-uk")
+    assert uk is not None
+    assert [(c.sku, c.label) for c in uk.pushes] == [("B-2", Label.DRIFT)]
