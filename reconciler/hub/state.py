@@ -6,6 +6,12 @@ the folder and file are created on first use) and ``postgresql://...`` (driven
 by psycopg 3). Every public method is one transaction: a crash between two
 calls leaves the database as the last committed call left it.
 
+On a shared PostgreSQL database the tables can live in their own schema,
+chosen with libpq's ``options``:
+``postgresql://user@host/db?options=-csearch_path%3Dreconciler`` (the schema
+must exist). SQLite runs in WAL mode with a busy timeout, so that readers
+(``reconcile history``) never wait for a pass that is writing.
+
 Schema, version 1, field by field
 ---------------------------------
 
@@ -374,7 +380,8 @@ class SqlStateStore:
         self._engine = engine
         self._now = now
         self._password = engine.url.password
-        self.url = engine.url.render_as_string(hide_password=True)
+        shown = engine.url.set(drivername=engine.url.get_backend_name())
+        self.url = shown.render_as_string(hide_password=True)
         self.backend = engine.dialect.name
 
     @property

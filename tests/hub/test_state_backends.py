@@ -132,7 +132,7 @@ def test_an_unreachable_server_is_a_state_error_without_password(
 
     message = str(refused.value)
     assert message.startswith(
-        f"state store postgresql+psycopg://stock:***@127.0.0.1:{closed_port}/hub"
+        f"state store postgresql://stock:***@127.0.0.1:{closed_port}/hub"
     )
     assert "Connection refused" in message
     assert "s3cret" not in message
