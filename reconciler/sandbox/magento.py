@@ -364,7 +364,9 @@ class MagentoEmulator(EmulatorBase):
         stores_qty = item.type_id not in NO_QTY_TYPES and self.managed(item)
         if "qty" in changes and stores_qty:
             item.qty = _quantity(changes["qty"], "qty")
-        if self.managed(item) and item.qty <= item.min_qty and item.is_in_stock:
+        qty_type = item.type_id not in NO_QTY_TYPES
+        low = item.qty <= item.min_qty
+        if qty_type and self.managed(item) and low and item.is_in_stock:
             item.is_in_stock, item.stock_status_changed_auto = False, 1
 
     def _couple_to_source(self, item: StockItem) -> None:
