@@ -1,0 +1,69 @@
+"""One store's pass as the daemon runs it: the reconcile pass, automatic
+items only, read back into a ``PassOutcome`` for the schedule and metrics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reconciler.clock import Clock
+from reconciler.daemon.reload import ConfigGeneration
+from reconciler.daemon.scheduler import PassOutcome
+from reconciler.plan.model import Label
+from reconciler.runner import PassOptions, PassResult, run_pass
+
+
+@dataclass
+class CountingClock:
+    """A clock that counts the waits a pass makes (throttling, retries)."""
+
+    inner: Clock
+    waits: int = 0
+    waited: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.inner.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waits += 1
+            self.waited.append(seconds)
+        self.inner.sleep(seconds)
+
+
+def store_pass(
+    generation: ConfigGeneration,
+    store: str,
+    clock: CountingClock,
+    *,
+    state_url: str,
+    env: Mapping[str, str] | None = None,
+) -> PassOutcome:
+    """Pass one store under a validated config snapshot."""
+    options = PassOptions(state_url=state_url, stores=(store,), env=env)
+    result = run_pass(generation.root, options, clock=clock)
+    return outcome_of(result, store, clock.waits)
+
+
+def outcome_of(result: PassResult, store: str, throttle_waits: int) -> PassOutcome:
+    changes = Counter(r.outcome.value for r in result.results)
+    failed = len(result.failed_items)
+    plan = result.plan.store(store)
+    drift = 0
+    if plan is not None:
+        drift = sum(1 for c in plan.pulls + plan.pushes if c.label is Label.DRIFT)
+
+    errors = [f"{f.stage}: {f.message}" for f in result.failures]
+    if failed:
+        errors.append(f"{failed} item{'s' * (failed != 1)} failed to apply")
+    return PassOutcome(
+        ok=result.exit_code == 0,
+        run_id=result.run_id,
+        changes=dict(changes),
+        drift=drift,
+        failed_items=failed,
+        throttle_waits=throttle_waits,
+        pending=failed + len(result.failures),
+        error="; ".join(errors) or None,
+    )

@@ -1,0 +1,244 @@
+"""Per-store schedules of the daemon, held as data and tested on a fake clock.
+
+The ``Scheduler`` only decides; it never waits and never runs a pass. The
+service asks it which stores are due, tells it when a pass starts and how it
+ended, and sleeps until ``next_wake``. Each store has its own due time, so a
+slow or failing store never delays another: a failure only pushes back the
+failing store, by a delay that grows with each consecutive failure, is capped,
+and resets on the next success.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+class StoreStatus(enum.StrEnum):
+    """What ``/status`` and ``reconcile status`` say about a store.
+
+    - ``synced``: the last pass succeeded and left nothing to do;
+    - ``out_of_sync``: not passed yet, or the last pass left differences;
+    - ``degraded``: the last pass failed; the store is backing off;
+    - ``suspended``: ``suspended: true`` in its store file.
+    """
+
+    SYNCED = "synced"
+    OUT_OF_SYNC = "out_of_sync"
+    DEGRADED = "degraded"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSpec:
+    """What the daemon takes from a store's config: its interval in seconds."""
+
+    name: str
+    interval: float
+    suspended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PassOutcome:
+    """What the daemon keeps from one pass of one store.
+
+    ``changes`` counts applied changes by their outcome; ``pending`` counts
+    differences the pass found and did not resolve (failed or skipped items).
+    """
+
+    ok: bool
+    run_id: int | None = None
+    changes: Mapping[str, int] = field(default_factory=dict)
+    drift: int = 0
+    failed_items: int = 0
+    throttle_waits: int = 0
+    pending: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySchedule:
+    """How long a failing store waits before it is passed again.
+
+    After ``n`` consecutive failures the wait is ``interval * factor ** n``,
+    never more than ``cap`` seconds (and never less than one interval).
+    """
+
+    factor: float = 2.0
+    cap: float = 900.0
+
+    def delay(self, failures: int, interval: float) -> float:
+        if failures <= 0:
+            return interval
+        return min(interval * self.factor**failures, max(self.cap, interval))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreView:
+    """One store's status at one moment, for ``/status`` and the CLI."""
+
+    store: str
+    status: StoreStatus
+    interval: float
+    last_pass_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_run: int | None = None
+    failures: int = 0
+    next_due_at: datetime | None = None
+    running: bool = False
+    held_by: str | None = None
+
+
+@dataclass
+class _Slot:
+    spec: StoreSpec
+    next_due: float
+    failures: int = 0
+    running: bool = False
+    started: float | None = None
+    passed_once: bool = False
+    pending: int = 0
+    last_pass_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_run: int | None = None
+    held_by: str | None = None
+
+
+class Scheduler:
+    """Due times of every configured store on a monotonic clock."""
+
+    def __init__(self, retry: RetrySchedule = RetrySchedule()) -> None:
+        self.retry = retry
+        self._slots: dict[str, _Slot] = {}
+
+    def configure(self, specs: Mapping[str, StoreSpec], now: float) -> None:
+        """Take a (re)loaded config's stores: new ones are due at once,
+        removed ones are dropped, a changed interval counts from the last start.
+        """
+        for name in list(self._slots):
+            if name not in specs:
+                del self._slots[name]
+
+        for name, spec in specs.items():
+            slot = self._slots.get(name)
+            if slot is None:
+                self._slots[name] = _Slot(spec=spec, next_due=now)
+                continue
+            if slot.started is not None and slot.failures == 0:
+                slot.next_due = slot.started + spec.interval
+            slot.spec = spec
+
+    def stores(self) -> list[str]:
+        return list(self._slots)
+
+    def spec(self, store: str) -> StoreSpec:
+        return self._slots[store].spec
+
+    def due(self, now: float, allowed: frozenset[str] | None = None) -> list[str]:
+        """Stores to pass now, most overdue first; ``allowed`` limits them to
+        the stores this replica holds the lease of."""
+        ready = [
+            (slot.next_due, name)
+            for name, slot in self._slots.items()
+            if not slot.running
+            and not slot.spec.suspended
+            and slot.next_due <= now
+            and (allowed is None or name in allowed)
+        ]
+        return [name for _, name in sorted(ready)]
+
+    def started(self, store: str, now: float) -> None:
+        slot = self._slots[store]
+        slot.running = True
+        slot.started = now
+
+    def finished(
+        self, store: str, outcome: PassOutcome, now: float, at: datetime
+    ) -> None:
+        """Record a pass's end and set the store's next due time."""
+        slot = self._slots.get(store)
+        if slot is None:
+            return
+
+        slot.running = False
+        slot.passed_once = True
+        slot.last_pass_at = at
+        slot.last_run = outcome.run_id
+        slot.pending = outcome.pending
+        started = slot.started if slot.started is not None else now
+
+        if outcome.ok:
+            slot.failures = 0
+            slot.last_success_at = at
+            slot.last_error = None
+            slot.next_due = max(started + slot.spec.interval, now)
+            return
+
+        slot.failures += 1
+        slot.last_error = outcome.error or "the pass failed"
+        slot.next_due = now + self.retry.delay(slot.failures, slot.spec.interval)
+
+    def acquired(self, store: str, now: float) -> None:
+        """This replica just took the store's lease: it is due at once."""
+        slot = self._slots.get(store)
+        if slot is not None and not slot.running:
+            slot.next_due = min(slot.next_due, now)
+
+    def set_holder(self, store: str, holder: str | None) -> None:
+        slot = self._slots.get(store)
+        if slot is not None:
+            slot.held_by = holder
+
+    def failures(self, store: str) -> int:
+        return self._slots[store].failures
+
+    def running(self) -> list[str]:
+        return [name for name, slot in self._slots.items() if slot.running]
+
+    def next_wake(self, allowed: frozenset[str] | None = None) -> float | None:
+        """The earliest due time of a store that could be passed, if any."""
+        times = [
+            slot.next_due
+            for name, slot in self._slots.items()
+            if not slot.running
+            and not slot.spec.suspended
+            and (allowed is None or name in allowed)
+        ]
+        return min(times, default=None)
+
+    def views(self, now: float, wall: datetime) -> list[StoreView]:
+        """Every store's status, with next due times on the wall clock."""
+        return [self._view(name, slot, now, wall) for name, slot in self._slots.items()]
+
+    def _view(self, name: str, slot: _Slot, now: float, wall: datetime) -> StoreView:
+        due_at = None
+        if not slot.spec.suspended:
+            due_at = wall + timedelta(seconds=max(slot.next_due - now, 0.0))
+
+        return StoreView(
+            store=name,
+            status=_status_of(slot),
+            interval=slot.spec.interval,
+            last_pass_at=slot.last_pass_at,
+            last_success_at=slot.last_success_at,
+            last_error=slot.last_error,
+            last_run=slot.last_run,
+            failures=slot.failures,
+            next_due_at=due_at,
+            running=slot.running,
+            held_by=slot.held_by,
+        )
+
+
+def _status_of(slot: _Slot) -> StoreStatus:
+    if slot.spec.suspended:
+        return StoreStatus.SUSPENDED
+    if slot.failures > 0:
+        return StoreStatus.DEGRADED
+    if not slot.passed_once or slot.pending > 0:
+        return StoreStatus.OUT_OF_SYNC
+    return StoreStatus.SYNCED
