@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +25,7 @@ from tests.conftest import _driver_url
 from tests.hub.conftest import START, StepClock
 
 LATER = START + timedelta(minutes=5)
+T = TypeVar("T")
 
 
 def hub(sku: str, quantity: int, **changes: object) -> HubRecord:
@@ -432,3 +437,47 @@ def test_releasing_hands_a_lease_over_at_once(store: SqlStateStore) -> None:
 def test_a_lease_needs_a_positive_time_to_live(store: SqlStateStore) -> None:
     with pytest.raises(ValueError, match="must be positive, got 0"):
         store.acquire_lease("shopify-us", "replica-a", ttl_s=0)
+
+
+# --- several replicas at once ----------------------------------------------------
+
+
+def _at_once(count: int, work: Callable[[int], T]) -> list[T]:
+    """Run ``work(0..count-1)`` on as many threads, released together."""
+    start = threading.Barrier(count)
+
+    def released(index: int) -> T:
+        start.wait()
+        return work(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(released, range(count)))
+
+
+def test_replicas_opening_a_new_database_at_once_migrate_it_once(
+    state_url: str, clock: StepClock
+) -> None:
+    opened = _at_once(4, lambda _: open_state(state_url, now=clock))
+
+    versions = [_versions(store) for store in opened]
+    for store in opened:
+        store.close()
+
+    assert versions == [[1]] * 4
+
+
+def test_replicas_racing_for_a_lease_get_one_winner(
+    state_url: str, clock: StepClock
+) -> None:
+    replicas = [open_state(state_url, now=clock) for _ in range(6)]
+
+    taken = _at_once(
+        6,
+        lambda n: replicas[n].acquire_lease("shopify-us", f"replica-{n}", ttl_s=30),
+    )
+
+    winner = replicas[0].lease_holder("shopify-us")
+    for replica in replicas:
+        replica.close()
+    assert taken.count(True) == 1
+    assert winner == f"replica-{taken.index(True)}"
