@@ -107,16 +107,30 @@ class Resolved(NamedTuple):
 _Layers = Sequence[tuple[Level, SyncOverride | None]]
 
 
+class _ProductLevel(NamedTuple):
+    """A product's own settings for all stores, decided once per SKU."""
+
+    direction: Decided[Direction] | None
+    mode: Decided[Mode] | None
+    interval: Decided[int] | None
+    manage_inventory: Decided[bool] | None
+
+
 class Policy:
     """Resolves effective policies over one validated config repository."""
 
     def __init__(self, repository: Repository) -> None:
         self.repository = repository
         self._vendor_of = repository.vendor_of
+        self._overrides = dict(_products_with_overrides(repository))
         self._shared: dict[tuple[str, str | None], Resolved] = {}
+        self._product_levels: dict[str, _ProductLevel] = {}
         self._products: dict[tuple[str, str], EffectivePolicy] = {}
-        self.overridden = frozenset(_skus_with_overrides(repository))
+
+    @property
+    def overridden(self) -> frozenset[str]:
         """The SKUs whose product entry overrides at least one setting."""
+        return frozenset(self._overrides)
 
     def vendor_of(self, sku: str) -> str | None:
         """The vendor whose file lists ``sku``, or ``None`` when none does."""
@@ -138,35 +152,70 @@ class Policy:
         listed = self._vendor_of.get(sku)
         if listed is not None:
             vendor = listed
-            if sku in self.overridden:
-                return self._product_policy(store, sku, listed)
+            if sku in self._overrides:
+                cached = self._products.get((store, sku))
+                return cached or self._product_policy(store, sku, listed)
 
-        shared = self._shared.get((store, vendor))
-        if shared is None:
-            shared = self._resolve_shared(store, vendor)
+        shared = self._shared.get((store, vendor)) or self._resolve_shared(
+            store, vendor
+        )
         return EffectivePolicy(store, sku, vendor, *shared)
 
     def resolved_for_vendor(self, store: str, vendor: str | None) -> Resolved:
         """The settings every SKU of ``vendor`` without product overrides gets."""
-        shared = self._shared.get((store, vendor))
-        if shared is None:
-            shared = self._resolve_shared(store, vendor)
-        return shared
+        return self._shared.get((store, vendor)) or self._resolve_shared(store, vendor)
+
+    def product_direction(self, store: str, sku: str) -> Decided[Direction]:
+        """The direction alone of a listed SKU with overrides (the master check)."""
+        product = self._overrides[sku]
+        here = product.stores.get(store)
+        if here is not None and here.direction is not None:
+            return Decided(
+                here.direction.value, Level.PRODUCT_STORE, here.direction.mark
+            )
+        general = self._product_level(sku).direction
+        vendor = self._vendor_of[sku]
+        return general or self.resolved_for_vendor(store, vendor).direction
 
     def _resolve_shared(self, store: str, vendor: str | None) -> Resolved:
         resolved = _resolve(self._vendor_layers(store, vendor))
         self._shared[(store, vendor)] = resolved
         return resolved
 
-    def _product_policy(self, store: str, sku: str, vendor: str) -> EffectivePolicy:
-        cached = self._products.get((store, sku))
-        if cached is not None:
-            return cached
+    def _product_level(self, sku: str) -> _ProductLevel:
+        level = self._product_levels.get(sku)
+        if level is None:
+            general = self._overrides[sku].override
+            level = _ProductLevel(
+                _at(general.direction, Level.PRODUCT),
+                _at(general.mode, Level.PRODUCT),
+                _at(general.interval, Level.PRODUCT),
+                _at(general.manage_inventory, Level.PRODUCT),
+            )
+            self._product_levels[sku] = level
+        return level
 
-        product = self.repository.vendors[vendor].products[sku]
-        layers = [*_product_layers(product, store)]
-        layers += self._vendor_layers(store, vendor)
-        policy = EffectivePolicy(store, sku, vendor, *_resolve(layers))
+    def _product_policy(self, store: str, sku: str, vendor: str) -> EffectivePolicy:
+        """Product+store over the product's own level over the vendor's result."""
+        base = self.resolved_for_vendor(store, vendor)
+        general = self._product_level(sku)
+        here = self._overrides[sku].stores.get(store) or _UNSET
+
+        policy = EffectivePolicy(
+            store,
+            sku,
+            vendor,
+            _at(here.direction, Level.PRODUCT_STORE)
+            or general.direction
+            or base.direction,
+            _at(here.mode, Level.PRODUCT_STORE) or general.mode or base.mode,
+            _at(here.interval, Level.PRODUCT_STORE)
+            or general.interval
+            or base.interval,
+            _at(here.manage_inventory, Level.PRODUCT_STORE)
+            or general.manage_inventory
+            or base.manage_inventory,
+        )
         self._products[(store, sku)] = policy
         return policy
 
@@ -183,18 +232,18 @@ class Policy:
         ]
 
 
-def _product_layers(product: Product, store: str) -> _Layers:
-    return [
-        (Level.PRODUCT_STORE, product.stores.get(store)),
-        (Level.PRODUCT, product.override),
-    ]
+_UNSET = SyncOverride()
 
 
-def _skus_with_overrides(repository: Repository) -> Iterable[str]:
+def _at(setting: Setting[T] | None, level: Level) -> Decided[T] | None:
+    return None if setting is None else Decided(setting.value, level, setting.mark)
+
+
+def _products_with_overrides(repository: Repository) -> Iterable[tuple[str, Product]]:
     for vendor in repository.vendors.values():
         for sku, product in vendor.products.items():
             if not product.override.is_empty() or product.stores:
-                yield sku
+                yield sku, product
 
 
 def _resolve(layers: _Layers) -> Resolved:
@@ -230,11 +279,11 @@ def load_policy(root: str | Path) -> Policy:
     """
     from reconciler.config import load_repository
 
-    repository = load_repository(root)
-    problems = master_conflicts(repository)
+    policy = Policy(load_repository(root))
+    problems = _conflicts(policy)
     if problems:
         raise ConfigInvalid(problems)
-    return Policy(repository)
+    return policy
 
 
 def master_conflicts(repo: Repository) -> list[ConfigProblem]:
@@ -246,7 +295,11 @@ def master_conflicts(repo: Repository) -> list[ConfigProblem]:
     level makes one of the masters, a product only when its own override
     does; otherwise the broader report already covers its SKUs.
     """
-    policy = Policy(repo)
+    return _conflicts(Policy(repo))
+
+
+def _conflicts(policy: Policy) -> list[ConfigProblem]:
+    repo = policy.repository
     problems: list[ConfigProblem] = []
 
     unlisted = _vendor_masters(policy, None)
@@ -259,7 +312,7 @@ def master_conflicts(repo: Repository) -> list[ConfigProblem]:
             subject = f"the SKUs of vendor {vendor} that its file does not list"
             problems.append(_conflict(subject, masters))
 
-    for sku in sorted(policy.overridden):
+    for sku in sorted(_setting_direction(policy.repository)):
         masters = _product_masters(policy, sku)
         if _caused_by(masters, {Level.PRODUCT, Level.PRODUCT_STORE}):
             problems.append(_conflict(f"SKU {sku}", masters))
@@ -283,10 +336,19 @@ def _vendor_masters(policy: Policy, vendor: str | None) -> _Masters:
 def _product_masters(policy: Policy, sku: str) -> _Masters:
     return _only_masters(
         {
-            store: policy.for_sku(store, sku).direction
+            store: policy.product_direction(store, sku)
             for store in policy.repository.stores
         }
     )
+
+
+def _setting_direction(repo: Repository) -> Iterable[str]:
+    """The SKUs whose own overrides set a direction; only these can cause."""
+    for vendor in repo.vendors.values():
+        for sku, product in vendor.products.items():
+            stores = product.stores.values()
+            if product.override.direction or any(o.direction for o in stores):
+                yield sku
 
 
 def _only_masters(directions: _Masters) -> _Masters:
