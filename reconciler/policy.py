@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
+from reconciler.config import load_repository
 from reconciler.config.model import (
     Direction,
     Mark,
@@ -277,8 +278,6 @@ def load_policy(root: str | Path) -> Policy:
     Raises ``ConfigInvalid`` carrying every problem: the loader's, or when
     the files load cleanly, every two-masters conflict.
     """
-    from reconciler.config import load_repository
-
     policy = Policy(load_repository(root))
     problems = _conflicts(policy)
     if problems:
