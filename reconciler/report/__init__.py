@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from reconciler.apply.executor import ChangeResult, StoreFailure
 from reconciler.channels.base import ItemOutcome, Outcome
 from reconciler.plan.model import Change, FieldValue, Plan, Side, StorePlan
 
@@ -31,6 +32,29 @@ class _Keyed(Protocol):
 
 
 K = TypeVar("K", bound=_Keyed)
+
+
+class PassOutcome(Protocol):
+    """What a reconcile pass hands back (``reconciler.runner.PassResult``).
+
+    A protocol rather than an import, so that the reports stay below the
+    pass that calls them.
+    """
+
+    @property
+    def plan(self) -> Plan: ...
+
+    @property
+    def results(self) -> tuple[ChangeResult, ...]: ...
+
+    @property
+    def failures(self) -> tuple[StoreFailure, ...]: ...
+
+    @property
+    def run_id(self) -> int | None: ...
+
+    @property
+    def applied(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +177,30 @@ def render(
     """
     report = Report(plan, outcomes or {}, store_errors or {}, run_id, dry_run)
     return render_report(report, fmt)
+
+
+def render_result(result: PassOutcome, fmt: str) -> str:
+    """A pass's result: its plan, and what applying it did when it applied."""
+    return render_report(report_of(result), fmt)
+
+
+def report_of(result: PassOutcome) -> Report:
+    """The report view of a pass; several failures of one store are joined."""
+    outcomes = {
+        (r.change.store, r.change.sku, r.change.target.value): ItemOutcome(
+            r.change.sku, r.outcome, code=r.code, message=r.message
+        )
+        for r in result.results
+    }
+    errors: dict[str, list[str]] = {}
+    for failure in result.failures:
+        errors.setdefault(failure.store, []).append(
+            f"{failure.stage}: {failure.message}"
+        )
+    store_errors = {store: "; ".join(messages) for store, messages in errors.items()}
+    return Report(
+        result.plan, outcomes, store_errors, result.run_id, not result.applied
+    )
 
 
 def render_report(report: Report, fmt: str) -> str:
