@@ -147,6 +147,9 @@ def _combinator(
     if word == "allOf":
         parts = [compile_check(part, root) for part in value]
         return lambda v: all(part(v) for part in parts)
+    if word == "anyOf":
+        parts = [compile_check(part, root) for part in value]
+        return lambda v: any(part(v) for part in parts)
     if word == "oneOf":
         parts = [compile_check(part, root) for part in value]
         return lambda v: sum(1 for part in parts if part(v)) == 1
@@ -289,7 +292,9 @@ def _value_message(
 def _type_message(error: ValidationError, field: str, shown: str) -> str:
     expected = _expected(error)
     if error.instance is None:
-        return f"{field}: is empty; write {expected}"
+        return f"{field} is empty; write {expected}"
+    if isinstance(error.instance, Mapping | list):
+        return f"{field}: got {_kind_of(error.instance)}; write {expected}"
     if isinstance(error.instance, int | float) and "text" in expected:
         return f'{field}: {shown} is a number; quote it ("{error.instance}") as text'
     return f"{field}: {shown} is {_kind_of(error.instance)}; write {expected}"

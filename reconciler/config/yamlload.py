@@ -215,6 +215,10 @@ def _position(node: yaml.Node) -> Position:
 class _AliasLimit(Exception):
     """Raised once a file uses more aliases than ``MAX_ALIASES``."""
 
+    def __init__(self, where: Position) -> None:
+        super().__init__(where)
+        self.where = where
+
 
 class _Builder:
     """Walks one composed node graph into plain values with marks."""
@@ -228,9 +232,9 @@ class _Builder:
     def build(self, node: yaml.Node) -> Any:
         try:
             return self.value(node)
-        except _AliasLimit:
+        except _AliasLimit as limit:
             self.result.problem(
-                _position(node),
+                limit.where,
                 f"more than {MAX_ALIASES} aliases of mappings or sequences; an "
                 "alias bomb, or a file that should write its values out",
             )
@@ -253,7 +257,7 @@ class _Builder:
         if key in self.seen:
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                raise _AliasLimit
+                raise _AliasLimit(_position(node))
         else:
             self.seen.add(key)
 
