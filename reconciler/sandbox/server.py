@@ -189,9 +189,21 @@ def _control(emulator: EmulatorBase, method: str, action: str, body: bytes) -> A
     if method == "POST" and action == "reset-log":
         emulator.clear_log()
         return {"cleared": True}
-    if method == "GET" and action == "stock" and hasattr(emulator, "stock"):
-        return emulator.stock()
+    if method == "GET" and action == "stock":
+        return _stock(emulator)
     raise LookupError(f"no control endpoint {method} {action!r}")
+
+
+def _stock(emulator: EmulatorBase) -> dict[str, Any]:
+    """SKU -> quantity: Magento's legacy qty, Shopify's at its default location."""
+    stock = getattr(emulator, "stock", None)
+    if callable(stock):
+        return dict(stock())
+    variants = getattr(emulator, "variants", None)
+    location = getattr(emulator, "default_location", None)
+    if variants is None:
+        raise LookupError(f"{emulator.kind} emulator reports no stock")
+    return {v.sku: v.levels.get(location) for v in variants.values() if v.sku}
 
 
 def _apply_faults(faults: Faults, changes: Any) -> None:
