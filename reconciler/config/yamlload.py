@@ -157,6 +157,8 @@ def parse_yaml(data: bytes, path: str) -> YamlFile:
 
 def reading_of(text: str) -> str | None:
     """What a YAML 1.1 or 1.2 reader would make of plain ``text``, if not text."""
+    if len(text) > 5 and text[:1] not in _MAYBE_SPECIAL:
+        return None
     if text in _NULLS:
         return "null"
     if text in _TRUE or text in _FALSE or text.lower() in _YAML11_BOOLEANS:
