@@ -19,6 +19,8 @@ from reconciler.errors import TemporaryError
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+POINT_TOLERANCE = 1e-6
+"""A shortfall below this is float rounding of a refill, not a reason to wait."""
 
 
 def with_retries(
@@ -99,6 +101,6 @@ class LeakyBucket:
         available = self.estimate(now)
         if available is None or self.restore_rate is None or self.restore_rate <= 0:
             return 0.0
-        if cost <= available:
+        if cost <= available + POINT_TOLERANCE:
             return 0.0
         return (cost - available) / self.restore_rate

@@ -552,7 +552,7 @@ def _escape(sku: str) -> str:
 
 def _item(sku: str, variants: list[Json]) -> ChannelItem:
     inventory = [_mapping(v.get("inventoryItem"), "inventoryItem") for v in variants]
-    refs = sorted({str(item.get("id")) for item in inventory})
+    refs = list(dict.fromkeys(str(item.get("id")) for item in inventory))
     first = inventory[0]
     managed = bool(first.get("tracked"))
     if len(refs) > 1:

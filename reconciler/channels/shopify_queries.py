@@ -23,7 +23,6 @@ query StoreLocations($first: Int!, $after: String) {
 """.strip()
 
 LOCATION_NODE_COST = 1
-LOCATION_PAGE = 50
 
 STOCK_PAGE = """
 query StockPage($first: Int!, $after: String, $query: String, $location: ID!) {

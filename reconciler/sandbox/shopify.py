@@ -108,6 +108,8 @@ REASONS = frozenset(
     }
 )
 QUANTITY_LIMIT = 1_000_000_000
+POINT_TOLERANCE = 1e-6
+"""Float refill rounding never throttles a query that fits."""
 MESSAGES = {
     "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR": (
         "The combination of inventoryItemId and locationId must be unique."
@@ -404,9 +406,9 @@ class ShopifyEmulator(EmulatorBase):
             )
             return self._reply({"errors": [_error_body(too_costly)]}, cost)
         self._refill()
-        if cost > self._available:
+        if cost > self._available + POINT_TOLERANCE:
             return self._throttled(cost)
-        self._available -= cost
+        self._available = max(0.0, self._available - cost)
         try:
             data = self._execute(version, operation, variables)
         except GraphQLFailure as failure:
