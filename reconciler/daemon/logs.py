@@ -80,7 +80,11 @@ class PlainFormatter(_MaskingFormatter):
         message = record.getMessage()
         if hasattr(record, _FIELDS) and "=" not in message:
             message = f"event={message}"
-        pairs = " ".join(f"{k}={_plain(v)}" for k, v in _record_fields(record).items())
+        pairs = " ".join(
+            f"{k}={_plain(v)}"
+            for k, v in _record_fields(record).items()
+            if f"{k}=" not in message
+        )
         stamp = datetime.fromtimestamp(record.created, UTC).isoformat(
             timespec="milliseconds"
         )
@@ -144,6 +148,7 @@ def configure(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request
     return handler
 
 
