@@ -78,7 +78,8 @@ def test_daemon_converges_reloads_reports_and_stops_cleanly(
 
     def outlet_suspended() -> bool:
         doc = json.loads(http_get(base + "/status")[1])
-        return {s["store"]: s["status"] for s in doc["stores"]}["outlet"] == "suspended"
+        statuses = {s["store"]: s["status"] for s in doc["stores"]}
+        return bool(statuses["outlet"] == "suspended")
 
     wait_for(outlet_suspended, 60, "the outlet to be suspended")
     assert http_get(base + "/readyz")[0] == 200
