@@ -212,6 +212,8 @@ def _read_all(
             log.error("event=pass.read store=%s outcome=failed error=%s", name, error)
             return StoreFailure(name, "read", str(error))
         log.info("event=pass.read store=%s sku_count=%d", name, len(snapshot.items))
+        if progress is not None:
+            progress(name, "read")
         return snapshot
 
     with ThreadPoolExecutor(MAX_READS_AT_ONCE, "read") as pool:

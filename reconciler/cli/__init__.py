@@ -11,6 +11,8 @@ tripped guard), 2 changes pending (``--dry-run --detailed-exitcode`` only).
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 EXIT_OK = 0
@@ -38,11 +40,33 @@ format_option = click.option(
 
 
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--yes", is_flag=True, help="Apply without asking for confirmation.")
+@config_option
+@click.option(
+    "--state", "state_url", help="State store URL (sqlite:///, postgresql://)."
+)
+@click.option("--store", "stores", multiple=True, help="Only this store (repeatable).")
+@click.option("--sku", "skus", multiple=True, help="Only this SKU (repeatable).")
+@click.option("--include-manual", is_flag=True, help="Sync manual-mode items too.")
+@format_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 on pending changes.")
+@click.option(
+    "--allow-mass-change",
+    multiple=True,
+    metavar="STORE",
+    help="Let STORE's plan past its guard for this run (repeatable).",
+)
 @click.pass_context
-def main(ctx: click.Context) -> None:
-    """Keep stock figures in sync between the hub and the stores."""
+def main(ctx: click.Context, /, **options: Any) -> None:
+    """Keep stock figures in sync between the hub and the stores.
+
+    Without a command, run one reconcile pass over the selected stores.
+    """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        from reconciler.cli.run import run_command
+
+        run_command(**options)
 
 
 def _register() -> None:

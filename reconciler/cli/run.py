@@ -1,0 +1,91 @@
+"""``reconcile [--dry-run]``: one pass, run by the root group without a command.
+
+The plan (and, once applied, what became of it) goes to stdout in the chosen
+format; errors and progress go to stderr. Applying asks for confirmation on
+a terminal; without one it needs ``--yes``, so that a CI job never waits on a
+prompt nobody answers.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from reconciler.cli import EXIT_ERROR
+from reconciler.errors import ConfigInvalid, StopRun
+from reconciler.plan.model import Plan
+from reconciler.report import render, render_result
+from reconciler.report.progress import Progress
+from reconciler.runner import PassOptions, PassResult, run_pass
+
+NO_TERMINAL = "pass --yes to apply without a terminal"
+
+
+def run_command(
+    *,
+    dry_run: bool,
+    yes: bool,
+    config_dir: str,
+    state_url: str | None,
+    stores: tuple[str, ...],
+    skus: tuple[str, ...],
+    include_manual: bool,
+    output_format: str,
+    detailed_exitcode: bool,
+    allow_mass_change: tuple[str, ...],
+) -> None:
+    """Run one pass and exit with its code (see ``reconciler.cli``)."""
+    ask = not dry_run and not yes
+    if ask and not sys.stdin.isatty():
+        _fail(NO_TERMINAL)
+
+    options = PassOptions(
+        state_url=state_url,
+        stores=stores,
+        skus=skus,
+        include_manual=include_manual,
+        dry_run=dry_run,
+        detailed_exitcode=detailed_exitcode,
+        allow_mass_change=allow_mass_change,
+    )
+    result = _run(config_dir, options, output_format, ask=ask)
+    click.echo(render_result(result, output_format))
+    sys.exit(result.exit_code)
+
+
+def _run(
+    config_dir: str, options: PassOptions, output_format: str, *, ask: bool
+) -> PassResult:
+    progress = Progress.for_stream(sys.stderr)
+
+    def report(store: str, what: str) -> None:
+        if what == "reading":
+            progress.read_started(store)
+        else:
+            progress.store_done(store)
+
+    def confirm(plan: Plan) -> bool:
+        click.echo(render(plan, output_format))
+        return click.confirm("Apply these changes?", default=False, err=True)
+
+    try:
+        return run_pass(
+            Path(config_dir),
+            options,
+            progress=report,
+            confirm=confirm if ask else None,
+        )
+    except ConfigInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        _fail(str(invalid))
+    except StopRun as error:
+        _fail(str(error))
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"reconcile: {message}", err=True)
+    sys.exit(EXIT_ERROR)
