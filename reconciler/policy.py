@@ -162,6 +162,23 @@ class Policy:
         )
         return EffectivePolicy(store, sku, vendor, *shared)
 
+    def resolve_all(self) -> int:
+        """Resolve every distinct combination now; returns how many there were.
+
+        A combination is a (store, vendor) pair, no vendor included, whose
+        result every SKU of that vendor without product overrides shares, or
+        a product with overrides, whose own level is decided once for all
+        stores. ``for_sku`` afterwards only looks these up and puts the
+        ``EffectivePolicy`` of one (store, SKU) together.
+        """
+        vendors: list[str | None] = [None, *self.repository.vendors]
+        for store in self.repository.stores:
+            for vendor in vendors:
+                self.resolved_for_vendor(store, vendor)
+        for sku in self._overrides:
+            self._product_level(sku)
+        return len(self._shared) + len(self._product_levels)
+
     def resolved_for_vendor(self, store: str, vendor: str | None) -> Resolved:
         """The settings every SKU of ``vendor`` without product overrides gets."""
         return self._shared.get((store, vendor)) or self._resolve_shared(store, vendor)
@@ -333,12 +350,33 @@ def _vendor_masters(policy: Policy, vendor: str | None) -> _Masters:
 
 
 def _product_masters(policy: Policy, sku: str) -> _Masters:
+    if _master_count(policy, sku) < 2:
+        return {}  # the common case, told without building any Decided
     return _only_masters(
         {
             store: policy.product_direction(store, sku)
             for store in policy.repository.stores
         }
     )
+
+
+def _master_count(policy: Policy, sku: str) -> int:
+    """How many stores resolve ``sku`` channel_to_hub (``product_direction``'s
+    values, without their provenance)."""
+    product = policy._overrides[sku]
+    general = product.override.direction
+    vendor = policy.vendor_of(sku)
+    count = 0
+    for store in policy.repository.stores:
+        here = product.stores.get(store)
+        if here is not None and here.direction is not None:
+            value = here.direction.value
+        elif general is not None:
+            value = general.value
+        else:
+            value = policy.resolved_for_vendor(store, vendor).direction.value
+        count += value is Direction.CHANNEL_TO_HUB
+    return count
 
 
 def _setting_direction(repo: Repository) -> Iterable[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ class _Loading:
     vendors: list[VendorConfig] = field(default_factory=list)
     refs: list[StoreRef] = field(default_factory=list)
     store_files: set[str] = field(default_factory=set)
+    known_stores: set[str] = field(default_factory=set)
 
     def run(self) -> None:
         settings = self.read(SETTINGS_FILE, "reconciler")
@@ -105,6 +107,7 @@ class _Loading:
             if document is not None:
                 self.stores.append(self.build_store(document))
 
+        self.known_stores = {*self.store_files, *(s.name for s in self.stores)}
         for path in self.files("vendors"):
             document = self.read(path, "vendor")
             if document is not None:
@@ -223,13 +226,20 @@ class _Loading:
 
     def products(self, document: YamlFile, products: YamlMap) -> dict[str, Product]:
         built = {}
+        path = document.path
+        nodes = products.nodes
         for sku, body in products.items():
-            settings = body if body is not None else YamlMap.empty((0, 0))
+            start = nodes[sku][0].start_mark
+            mark = Mark(path, start.line + 1, start.column + 1)
+            if not body:
+                built[sku] = Product(sku, mark, _UNSET, {})
+                continue
+            stores = body.get("stores")
             built[sku] = Product(
-                sku=sku,
-                mark=self.mark(document, products.key_mark(sku)),
-                override=_override(document, settings),
-                stores=self.per_store(document, settings, f"product `{sku}`"),
+                sku,
+                mark,
+                _override(document, body),
+                self.per_store(document, body, f"product `{sku}`") if stores else {},
             )
         return built
 
@@ -241,6 +251,8 @@ class _Loading:
         if not stores:
             return {}
         for name in stores:
+            if name in self.known_stores:
+                continue  # only an unknown store is ever reported
             mark = self.mark(document, stores.key_mark(name))
             self.refs.append(StoreRef(name, mark, owner))
         return {
@@ -283,20 +295,35 @@ def _refuse_ambiguous(document: YamlFile) -> None:
             )
 
 
-def _setting(document: YamlFile, level: YamlMap, key: str, kind: Any) -> Any:
-    if key not in level:
-        return None
-    where = level.value_mark(key)
-    return Setting(kind(level[key]), Mark(document.path, where[0], where[1]))
+_UNSET = SyncOverride()
+_DIRECTIONS = {direction.value: direction for direction in Direction}
+_MODES = {mode.value: mode for mode in Mode}
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "direction": _DIRECTIONS.__getitem__,
+    "mode": _MODES.__getitem__,
+    "interval": parse_interval,
+    "manage_inventory": bool,
+}
 
 
 def _override(document: YamlFile, level: YamlMap) -> SyncOverride:
-    return SyncOverride(
-        direction=_setting(document, level, "direction", Direction),
-        mode=_setting(document, level, "mode", Mode),
-        interval=_setting(document, level, "interval", parse_interval),
-        manage_inventory=_setting(document, level, "manage_inventory", bool),
-    )
+    """The settings a level sets, each with the mark of its value.
+
+    Walks the level's own keys once (a product sets one or two settings)
+    rather than asking for each of the four; enum members come from a table,
+    as ``Direction(text)`` costs a microsecond and there are thousands.
+    """
+    if not level:
+        return _UNSET
+    found: dict[str, Setting[Any]] = {}
+    path, nodes = document.path, level.nodes
+    for key, value in level.items():
+        read = _READERS.get(key)
+        if read is not None:
+            start = nodes[key][1].start_mark
+            mark = Mark(path, start.line + 1, start.column + 1)
+            found[key] = Setting(read(value), mark)
+    return SyncOverride(**found) if found else _UNSET
 
 
 def _guard(section: YamlMap | None, fallback: Guard) -> Guard:
