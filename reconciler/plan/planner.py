@@ -12,10 +12,10 @@ items must cost about what comparing two dicts costs (see ``bench/plan.py``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from reconciler.channels.base import ChannelItem, ChannelSnapshot, match_key
 from reconciler.config.model import (
@@ -41,6 +41,8 @@ from reconciler.plan.model import (
     SkipReason,
     StorePlan,
 )
+
+_E = TypeVar("_E", Change, Held, Skipped)
 
 
 class DecidedDirection(Protocol):
@@ -98,7 +100,11 @@ class Selection:
 
 @dataclass(slots=True)
 class _StoreParts:
-    """A store's plan while it is being built."""
+    """A store's plan while it is being built.
+
+    ``found``/``found_managed`` count the hub SKUs met on the store, so that
+    the store's unknown SKUs are looked for only when there are some.
+    """
 
     config: StoreConfig
     snapshot: ChannelSnapshot
@@ -107,20 +113,105 @@ class _StoreParts:
     pushes: list[Change] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    found: int = 0
+    found_managed: int = 0
 
-    def freeze(self) -> StorePlan:
-        items = self.snapshot.items.values()
+    def freeze(self, managed_count: int) -> StorePlan:
+        direction = self.config.defaults.direction
         return StorePlan(
             store=self.config.name,
-            direction=str(self.config.defaults.direction.value)
-            if self.config.defaults.direction is not None
-            else Direction.NONE.value,
-            pulls=tuple(self.pulls),
-            pushes=tuple(self.pushes),
-            held=tuple(self.held),
-            skipped=tuple(self.skipped),
-            managed_count=sum(1 for item in items if item.managed),
+            direction=(direction.value if direction else Direction.NONE).value,
+            pulls=_by_sku(self.pulls),
+            pushes=_by_sku(self.pushes),
+            held=_by_sku(self.held),
+            skipped=_by_sku(self.skipped),
+            managed_count=managed_count,
         )
+
+
+def _by_sku(entries: list[_E]) -> tuple[_E, ...]:
+    return tuple(sorted(entries, key=lambda entry: entry.sku))
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A store a group of SKUs is planned for, with its resolved settings."""
+
+    parts: _StoreParts
+    manual: bool
+    manage: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """How a group of SKUs syncs: its master stores and the stores it feeds.
+
+    ``master`` is set when exactly one store is master and it was read.
+    """
+
+    masters: tuple[str, ...]
+    master: _Target | None
+    targets: tuple[_Target, ...]
+
+
+class _Routes:
+    """Routes by vendor, resolved once per vendor through ``Policy.for_sku``.
+
+    Every SKU of a vendor without product overrides resolves alike (that is
+    the policy's contract), so one route serves them all; a product with
+    overrides of its own gets its own route.
+    """
+
+    def __init__(self, policy: PolicyView, parts: Mapping[str, _StoreParts]) -> None:
+        repository = policy.repository
+        self._policy = policy
+        self._parts = parts
+        self._stores = tuple(repository.stores)
+        self._vendor_of = repository.vendor_of
+        self._overridden = frozenset(_skus_with_overrides(repository))
+        self._by_vendor: dict[str | None, _Route] = {}
+
+    def of(self, record: HubRecord) -> _Route:
+        sku = record.sku
+        listed = self._vendor_of.get(sku)
+        if listed is not None and sku in self._overridden:
+            return self._resolve(sku, listed)
+        vendor = listed or record.vendor
+        route = self._by_vendor.get(vendor)
+        if route is None:
+            route = self._by_vendor[vendor] = self._resolve(sku, vendor)
+        return route
+
+    def _resolve(self, sku: str, vendor: str | None) -> _Route:
+        masters: list[str] = []
+        targets: list[_Target] = []
+        master: _Target | None = None
+        for name in self._stores:
+            eff = self._policy.for_sku(name, sku, vendor)
+            direction = eff.direction.value
+            if direction is Direction.CHANNEL_TO_HUB:
+                masters.append(name)
+            parts = self._parts.get(name)
+            if parts is None or direction is Direction.NONE:
+                continue
+            manage = eff.manage_inventory.value if eff.manage_inventory else None
+            target = _Target(parts, eff.mode.value is Mode.MANUAL, manage)
+            if direction is Direction.CHANNEL_TO_HUB:
+                master = target
+            else:
+                targets.append(target)
+        if len(masters) != 1:
+            master = None
+        return _Route(tuple(sorted(masters)), master, tuple(targets))
+
+
+def _skus_with_overrides(repository: Repository) -> list[str]:
+    return [
+        sku
+        for vendor in repository.vendors.values()
+        for sku, product in vendor.products.items()
+        if not product.override.is_empty() or product.stores
+    ]
 
 
 def make_plan(
@@ -144,65 +235,80 @@ def make_plan(
         name: _StoreParts(configs[name], snap, last_seen.get(name, {}))
         for name, snap in sorted(snapshots.items())
     }
+    routes = _Routes(policy, parts)
     conflicts: list[Conflict] = []
 
-    for sku in _planned_skus(hub, selection.skus):
-        conflict = _plan_sku(policy, configs, parts, hub[sku], selection)
-        if conflict is not None:
-            conflicts.append(conflict)
+    for record in _planned_records(hub, selection.skus):
+        route = routes.of(record)
+        if len(route.masters) > 1:
+            conflicts.append(Conflict(record.sku, route.masters))
+            continue
+        _plan_record(route, record, selection)
 
-    for store in parts.values():
-        _report_unknown(policy, store, hub, selection.skus)
-
-    return Plan(
-        stores=tuple(store.freeze() for store in parts.values()),
-        conflicts=tuple(conflicts),
-        created_at=now or datetime.now(UTC),
+    stores = tuple(
+        store.freeze(_unknown_and_managed(policy, store, hub, selection.skus))
+        for store in parts.values()
     )
+    conflicts.sort(key=lambda conflict: conflict.sku)
+    return Plan(stores, tuple(conflicts), now or datetime.now(UTC))
 
 
-def _planned_skus(
+def _planned_records(
     hub: Mapping[str, HubRecord], skus: Collection[str] | None
-) -> list[str]:
+) -> Iterable[HubRecord]:
     if skus is None:
-        return sorted(hub)
-    return sorted(sku for sku in skus if sku in hub)
+        return hub.values()
+    return [hub[sku] for sku in sorted(skus) if sku in hub]
 
 
-def _plan_sku(
-    policy: PolicyView,
-    configs: Mapping[str, StoreConfig],
-    parts: Mapping[str, _StoreParts],
-    record: HubRecord,
-    selection: Selection,
-) -> Conflict | None:
-    """Plan one SKU: find its master, pull from it, push to the others."""
+def _plan_record(route: _Route, record: HubRecord, selection: Selection) -> None:
+    """Plan one SKU: pull from its master, then push to the stores it feeds.
+
+    The common case, an item already in sync, is decided inline without a
+    function call per store: this loop runs once per SKU and store.
+    """
     sku = record.sku
-    effective = {name: policy.for_sku(name, sku, record.vendor) for name in configs}
-    masters = [
-        name
-        for name, eff in effective.items()
-        if eff.direction.value is Direction.CHANNEL_TO_HUB
-    ]
-    if len(masters) > 1:
-        return Conflict(sku=sku, stores=tuple(sorted(masters)))
-
     managed, quantity = record.manage_inventory, record.quantity_available
-    if masters and masters[0] in parts:
-        store = parts[masters[0]]
-        manual = effective[store.config.name].mode.value is Mode.MANUAL
-        pulled = _plan_pull(store, record, manual and not selection.selects_manual(sku))
+    master = route.master
+    if master is not None and not _in_sync_with_master(master.parts, record):
+        hold = master.manual and not selection.selects_manual(sku)
+        pulled = _plan_pull(master.parts, record, hold)
         if pulled is not None:
             managed, quantity = pulled
 
-    for name, store in parts.items():
-        eff = effective[name]
-        if eff.direction.value is not Direction.HUB_TO_CHANNEL:
-            continue
-        hold = eff.mode.value is Mode.MANUAL and not selection.selects_manual(sku)
-        wanted = eff.manage_inventory.value if eff.manage_inventory else None
-        _plan_push(store, sku, managed if wanted is None else wanted, quantity, hold)
-    return None
+    for target in route.targets:
+        parts = target.parts
+        snapshot = parts.snapshot
+        item = snapshot.items.get(sku.casefold() if snapshot.casefold else sku)
+        wanted = managed if target.manage is None else target.manage
+        if item is not None:
+            parts.found += 1
+            parts.found_managed += item.managed
+            if (
+                item.problem is None
+                and item.managed is wanted
+                and (not wanted or (item.quantity == quantity and quantity >= 0))
+            ):
+                continue
+        hold = target.manual and not selection.selects_manual(sku)
+        _plan_push(parts, sku, wanted, quantity, hold)
+
+
+def _in_sync_with_master(parts: _StoreParts, record: HubRecord) -> bool:
+    """Whether the hub already holds the master store's values; counts the
+    item as found on the store."""
+    snapshot = parts.snapshot
+    sku = record.sku
+    item = snapshot.items.get(sku.casefold() if snapshot.casefold else sku)
+    if item is None:
+        return False
+    parts.found += 1
+    parts.found_managed += item.managed
+    return (
+        item.problem is None
+        and item.managed is record.manage_inventory
+        and (not item.managed or item.quantity == record.quantity_available)
+    )
 
 
 def _usable_item(store: _StoreParts, sku: str) -> ChannelItem | None:
@@ -365,23 +471,28 @@ def _push_label(
     return Label.UPDATE
 
 
-def _report_unknown(
+def _unknown_and_managed(
     policy: PolicyView,
     store: _StoreParts,
     hub: Mapping[str, HubRecord],
     skus: Collection[str] | None,
-) -> None:
-    """Skip the store's SKUs the hub does not know, where the store syncs them."""
+) -> int:
+    """Skip the store's SKUs the hub does not know (where the store syncs
+    them), and count the store's managed SKUs for the guard."""
+    items = store.snapshot.items
+    if skus is None and store.found == len(items):
+        return store.found_managed
+
     casefold = store.snapshot.casefold
-    known = {match_key(sku, casefold=True) for sku in hub} if casefold else hub
+    known = {match_key(sku, casefold=casefold) for sku in hub}
     wanted = None if skus is None else {match_key(s, casefold=casefold) for s in skus}
     name = store.config.name
-    for key, item in sorted(store.snapshot.items.items()):
+    for key, item in items.items():
         if key in known or (wanted is not None and key not in wanted):
             continue
-        if policy.for_sku(name, item.sku).direction.value is Direction.NONE:
-            continue
-        store.skipped.append(Skipped(name, item.sku, SkipReason.UNKNOWN_TO_HUB))
+        if policy.for_sku(name, item.sku).direction.value is not Direction.NONE:
+            store.skipped.append(Skipped(name, item.sku, SkipReason.UNKNOWN_TO_HUB))
+    return sum(1 for item in items.values() if item.managed)
 
 
 def replan_change(change: Change, item: ChannelItem) -> Change | None:

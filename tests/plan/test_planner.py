@@ -299,8 +299,8 @@ CASES = {
                 "us",
                 "hub_to_channel",
                 skipped=(
-                    Skipped("us", "GONE", SkipReason.NOT_ON_STORE),
                     Skipped("us", "EXTRA", SkipReason.UNKNOWN_TO_HUB),
+                    Skipped("us", "GONE", SkipReason.NOT_ON_STORE),
                 ),
                 managed_count=2,
             ),
