@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from reconciler.channels.base import ChannelAdapter
 from reconciler.channels.magento import MagentoAdapter
+from reconciler.channels.shopify import ShopifyAdapter
 from reconciler.clock import FakeClock
 from reconciler.config.model import MagentoChannel, StoreConfig
 from reconciler.hub import open_state
@@ -18,6 +20,7 @@ from reconciler.hub.records import HubRecord
 from reconciler.runner import PassOptions, PassResult, run_pass
 from reconciler.sandbox.base import transport_for
 from reconciler.sandbox.magento import MagentoEmulator
+from reconciler.sandbox.shopify import ShopifyEmulator
 
 AT = datetime(2026, 1, 2, tzinfo=UTC)
 
@@ -37,21 +40,46 @@ guard:
 """
 
 
+SHOPIFY_STORE_FILE = """\
+store: {name}
+channel:
+  type: shopify
+  endpoint: sandbox://{name}
+  api_version: "2025-01"
+  location: Main warehouse
+inventory:
+  direction: {direction}
+  mode: automatic
+  interval: 5m
+"""
+
+
 @dataclass
 class World:
     root: Path
     state_url: str
-    emulators: dict[str, MagentoEmulator] = field(default_factory=dict)
+    emulators: dict[str, Any] = field(default_factory=dict)
+    clock: FakeClock = field(default_factory=FakeClock)
 
     def adapter(self, config: StoreConfig) -> ChannelAdapter:
-        assert isinstance(config.channel, MagentoChannel)
         client = httpx.Client(
             base_url=f"http://{config.name}.sandbox.invalid",
             transport=transport_for(self.emulators[config.name]),
         )
-        return MagentoAdapter(
-            config.name, config.channel, client, token=None, clock=FakeClock()
+        if isinstance(config.channel, MagentoChannel):
+            return MagentoAdapter(
+                config.name, config.channel, client, token=None, clock=self.clock
+            )
+        return ShopifyAdapter(
+            config.name, config.channel, client, token=None, clock=self.clock
         )
+
+    def add_shopify(self, name: str, direction: str) -> ShopifyEmulator:
+        path = self.root / "config" / "stores" / f"{name}.yaml"
+        path.write_text(SHOPIFY_STORE_FILE.format(name=name, direction=direction))
+        shop = ShopifyEmulator(name, clock=self.clock)
+        self.emulators[name] = shop
+        return shop
 
     def run(self, **options: object) -> PassResult:
         return run_pass(
@@ -68,7 +96,8 @@ class World:
             }
 
     def stock(self, store: str) -> dict[str, float]:
-        return self.emulators[store].stock()
+        stock: dict[str, float] = self.emulators[store].stock()
+        return stock
 
     def writes(self, store: str) -> list[tuple[str, str]]:
         return [
@@ -100,6 +129,7 @@ def make_world(tmp_path: Path) -> World:
     write_store(tmp_path, "magento-eu", "channel_to_hub")
     write_store(tmp_path, "magento-uk", "hub_to_channel")
     world = World(tmp_path, f"sqlite:///{tmp_path / '.reconciler' / 'state.db'}")
-    eu, uk = MagentoEmulator("magento-eu"), MagentoEmulator("magento-uk")
+    eu = MagentoEmulator("magento-eu", clock=world.clock)
+    uk = MagentoEmulator("magento-uk", clock=world.clock)
     world.emulators = {"magento-eu": eu, "magento-uk": uk}
     return world
