@@ -102,6 +102,9 @@ def _unknown_stores(
 def _skus_under_two_vendors(
     vendors: Sequence[VendorConfig],
 ) -> Iterator[ConfigProblem]:
+    listed = sum(len(vendor.products) for vendor in vendors)
+    if len(set().union(*(vendor.products for vendor in vendors))) == listed:
+        return  # every SKU under one vendor: told by set sizes alone
     first: dict[str, tuple[str, Mark]] = {}
     for vendor in vendors:
         for product in vendor.products.values():
@@ -131,8 +134,13 @@ def _colliding_skus(
     """SKUs that differ even after trimming, but are one after ``normal``.
 
     Pairs that differ only by surrounding whitespace are reported by the
-    trimming pass alone, not again by the case folding one.
+    trimming pass alone, not again by the case folding one. When ``normal``
+    keeps the distinct SKUs distinct, nothing collides and the per-product
+    walk is skipped.
     """
+    skus = {sku for vendor in vendors for sku in vendor.products}
+    if len({normal(sku) for sku in skus}) == len(skus):
+        return
     first: dict[str, tuple[str, Mark]] = {}
     for vendor in vendors:
         for product in vendor.products.values():

@@ -232,10 +232,14 @@ def _enum_check(choices: Sequence[Any]) -> Check:
 
 def _type_check(value: str | list[str]) -> Check:
     names = [value] if isinstance(value, str) else value
-    checks = [_PYTHON_TYPES[name] for name in names]
-    if len(checks) == 1:
-        return checks[0]
-    return lambda v: any(check(v) for check in checks)
+    combined = _PYTHON_TYPES[names[0]]
+    for name in names[1:]:
+        combined = _either(combined, _PYTHON_TYPES[name])
+    return combined
+
+
+def _either(first: Check, second: Check) -> Check:
+    return lambda value: first(value) or second(value)
 
 
 def _bound_check(word: str, bound: float) -> Check:

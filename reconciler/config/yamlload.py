@@ -326,6 +326,10 @@ class _Builder:
                     result[key] = plain_values[text]
                 else:
                     result[key] = self.remembered_plain(value_node, text)
+            elif tag_free and value_node.__class__ is yaml.MappingNode:
+                if self.may_alias:
+                    self.count_alias(value_node)
+                result[key] = self.mapping(value_node)
             else:
                 result[key] = self.value(value_node)
             nodes[key] = pair
