@@ -140,6 +140,8 @@ class _Target:
     parts: _StoreParts
     manual: bool
     manage: bool | None
+    items: Mapping[str, ChannelItem]
+    casefold: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +197,9 @@ class _Routes:
             if parts is None or direction is Direction.NONE:
                 continue
             manage = eff.manage_inventory.value if eff.manage_inventory else None
-            target = _Target(parts, eff.mode.value is Mode.MANUAL, manage)
+            manual = eff.mode.value is Mode.MANUAL
+            snapshot = parts.snapshot
+            target = _Target(parts, manual, manage, snapshot.items, snapshot.casefold)
             if direction is Direction.CHANNEL_TO_HUB:
                 master = target
             else:
@@ -277,10 +281,9 @@ def _plan_record(route: _Route, record: HubRecord, selection: Selection) -> None
             managed, quantity = pulled
 
     for target in route.targets:
-        parts = target.parts
-        snapshot = parts.snapshot
-        item = snapshot.items.get(sku.casefold() if snapshot.casefold else sku)
+        item = target.items.get(sku.casefold() if target.casefold else sku)
         wanted = managed if target.manage is None else target.manage
+        parts = target.parts
         if item is not None:
             parts.found += 1
             parts.found_managed += item.managed
