@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from reconciler.apply.executor import (
     ApplyResult,
@@ -48,8 +49,16 @@ DEFAULT_STATE_URL = "sqlite:///.reconciler/state.db"
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, str], None]
-"""Called with (store, what is happening) for the terminal's progress line."""
+
+class Progress(Protocol):
+    """Where a pass reports its reads and writes per store (a terminal line)."""
+
+    def read_started(self, store: str) -> None: ...
+
+    def write_batch(self, store: str, done: int, total: int) -> None: ...
+
+    def store_done(self, store: str) -> None: ...
+
 
 Confirm = Callable[[Plan], bool]
 """Asked after planning, before anything is written; False applies nothing."""
@@ -122,7 +131,7 @@ def run_pass(
         read = _read_all(state, adapters, options, progress)
         read.failures[:0] = failures
         plan = _plan(policy, read, options)
-        return _finish(plan, read, state, adapters, options, confirm)
+        return _finish(plan, read, state, adapters, options, confirm, progress)
     finally:
         for adapter in adapters.values():
             adapter.close()
@@ -205,7 +214,7 @@ def _read_all(
 
     def one(name: str) -> ChannelSnapshot | StoreFailure:
         if progress is not None:
-            progress(name, "reading")
+            progress.read_started(name)
         try:
             snapshot = adapters[name].read(skus)
         except ChannelError as error:
@@ -213,7 +222,7 @@ def _read_all(
             return StoreFailure(name, "read", str(error))
         log.info("event=pass.read store=%s sku_count=%d", name, len(snapshot.items))
         if progress is not None:
-            progress(name, "read")
+            progress.store_done(name)
         return snapshot
 
     with ThreadPoolExecutor(MAX_READS_AT_ONCE, "read") as pool:
@@ -242,6 +251,7 @@ def _finish(
     adapters: Mapping[str, ChannelAdapter],
     options: PassOptions,
     confirm: Confirm | None,
+    progress: Progress | None = None,
 ) -> PassResult:
     """Stop at the plan for a dry run or a refused confirmation; else apply."""
     failures = tuple(read.failures)
@@ -253,7 +263,8 @@ def _finish(
 
     run_id = state.start_run(RunKind.PASS, sorted(adapters))
     record_read(state, read)
-    applied = apply_plan(plan, read.hub, adapters, Journal(state, run_id))
+    journal = Journal(state, run_id)
+    applied = apply_plan(plan, read.hub, adapters, journal, progress=progress)
     return _close_run(state, run_id, plan, failures, applied, options)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from reconciler.channels.base import ChannelAdapter, ItemOutcome, Outcome
 from reconciler.errors import ChannelError
@@ -29,6 +30,12 @@ FAILED_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.DEFERRED, Outcome.FAILED})
 log = logging.getLogger(__name__)
 
 Now = Callable[[], datetime]
+
+
+class BatchProgress(Protocol):
+    """Told after each written batch of a store: items done of the total."""
+
+    def write_batch(self, store: str, done: int, total: int) -> None: ...
 
 
 def utc_now() -> datetime:
@@ -97,6 +104,8 @@ def apply_plan(
     hub: Mapping[str, HubRecord],
     adapters: Mapping[str, ChannelAdapter],
     journal: Journal,
+    *,
+    progress: BatchProgress | None = None,
 ) -> ApplyResult:
     """Pulls, then the pushes of every store its guard lets through."""
     results = apply_pulls(plan, hub, journal)
@@ -112,7 +121,9 @@ def apply_plan(
 
     with ThreadPoolExecutor(MAX_STORES_AT_ONCE, "apply") as pool:
         pushed = list(
-            pool.map(lambda job: push_store(job[0], job[1], journal), runnable)
+            pool.map(
+                lambda job: push_store(job[0], job[1], journal, progress), runnable
+            )
         )
     for store_results, failure in pushed:
         results.extend(store_results)
@@ -154,11 +165,14 @@ def _pulled_record(record: HubRecord, change: Change, at: datetime) -> HubRecord
 
 
 def push_store(
-    store: StorePlan, adapter: ChannelAdapter, journal: Journal
+    store: StorePlan,
+    adapter: ChannelAdapter,
+    journal: Journal,
+    progress: BatchProgress | None = None,
 ) -> tuple[list[ChangeResult], StoreFailure | None]:
     """Write one store's pushes batch by batch; re-plan stale items once."""
     results, failure = _write_batches(
-        store.store, store.pushes, adapter, journal, last_try=False
+        store.store, store.pushes, adapter, journal, last_try=False, progress=progress
     )
     stale = [r.change for r in results if r.outcome is Outcome.STALE]
     if not stale or failure is not None:
@@ -175,6 +189,7 @@ def _write_batches(
     journal: Journal,
     *,
     last_try: bool,
+    progress: BatchProgress | None = None,
 ) -> tuple[list[ChangeResult], StoreFailure | None]:
     """Write and journal batch by batch; a channel error defers the rest.
 
@@ -200,6 +215,8 @@ def _write_batches(
         batch_results = _match(batch, outcomes)
         _record(store, batch_results, journal, last_try=last_try)
         results.extend(batch_results)
+        if progress is not None:
+            progress.write_batch(store, len(results), len(changes))
     return results, None
 
 

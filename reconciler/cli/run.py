@@ -61,12 +61,6 @@ def _run(
 ) -> PassResult:
     progress = Progress.for_stream(sys.stderr)
 
-    def report(store: str, what: str) -> None:
-        if what == "reading":
-            progress.read_started(store)
-        else:
-            progress.store_done(store)
-
     def confirm(plan: Plan) -> bool:
         click.echo(render(plan, output_format))
         return click.confirm("Apply these changes?", default=False, err=True)
@@ -75,7 +69,7 @@ def _run(
         return run_pass(
             Path(config_dir),
             options,
-            progress=report,
+            progress=progress,
             confirm=confirm if ask else None,
         )
     except ConfigInvalid as invalid:

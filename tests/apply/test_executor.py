@@ -62,3 +62,31 @@ def test_seen_values_follow_what_was_read_or_written(world: World) -> None:
         "A-1": (True, 9),
         "B-2": (True, 1),
     }
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, ...]] = []
+
+    def read_started(self, store: str) -> None:
+        self.events.append(("read", store))
+
+    def write_batch(self, store: str, done: int, total: int) -> None:
+        self.events.append(("write", store, f"{done}/{total}"))
+
+    def store_done(self, store: str) -> None:
+        self.events.append(("done", store))
+
+
+def test_progress_is_reported_per_store(world: World) -> None:
+    recorder = Recorder()
+
+    world.run(progress=recorder)
+
+    assert sorted(recorder.events) == [
+        ("done", "magento-eu"),
+        ("done", "magento-uk"),
+        ("read", "magento-eu"),
+        ("read", "magento-uk"),
+        ("write", "magento-uk", "2/2"),
+    ]

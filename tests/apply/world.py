@@ -17,7 +17,7 @@ from reconciler.clock import FakeClock
 from reconciler.config.model import MagentoChannel, StoreConfig
 from reconciler.hub import open_state
 from reconciler.hub.records import HubRecord
-from reconciler.runner import PassOptions, PassResult, run_pass
+from reconciler.runner import PassOptions, PassResult, Progress, run_pass
 from reconciler.sandbox.base import transport_for
 from reconciler.sandbox.magento import MagentoEmulator
 from reconciler.sandbox.shopify import ShopifyEmulator
@@ -81,11 +81,12 @@ class World:
         self.emulators[name] = shop
         return shop
 
-    def run(self, **options: object) -> PassResult:
+    def run(self, progress: Progress | None = None, **options: object) -> PassResult:
         return run_pass(
             self.root / "config",
             PassOptions(state_url=self.state_url, **options),  # type: ignore[arg-type]
             adapter_factory=self.adapter,
+            progress=progress,
         )
 
     def hub(self) -> dict[str, tuple[bool, int]]:
