@@ -54,6 +54,9 @@ SEARCH_CHUNK = 50
 SEARCH_LIMIT = 500
 DEFAULT_MAXIMUM = 1000.0
 """Shopify's documented bucket, assumed only until an answer reports its own."""
+MAX_QUERY_COST = 1000.0
+"""Shopify refuses any single query whose requested cost exceeds this, whatever
+the bucket (a Plus shop's bucket is larger; its queries are not)."""
 
 Json = dict[str, Any]
 DEFAULT_BACKOFF = Backoff()
@@ -168,7 +171,7 @@ class ShopifyAdapter:
 
     def _page_size(self, node_cost: int) -> int:
         """The largest ``first`` whose requested cost fits the whole bucket."""
-        maximum = self._bucket.maximum or DEFAULT_MAXIMUM
+        maximum = min(self._bucket.maximum or DEFAULT_MAXIMUM, MAX_QUERY_COST)
         fits = int((maximum - q.CONNECTION_COST) // node_cost)
         return max(1, min(q.MAX_PAGE, fits))
 

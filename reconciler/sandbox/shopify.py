@@ -183,6 +183,7 @@ class ShopifyEmulator(EmulatorBase):
         clock: Clock | None = None,
         maximum: float = 1000.0,
         restore_rate: float = 50.0,
+        max_query_cost: float = 1000.0,
         token: str | None = None,
         throttle_http_status: int = 200,
         report_cost: bool = True,
@@ -191,6 +192,7 @@ class ShopifyEmulator(EmulatorBase):
         self.clock: Clock = clock or SystemClock()
         self.maximum = maximum
         self.restore_rate = restore_rate
+        self.max_query_cost = min(max_query_cost, maximum)
         self.token = token
         self.throttle_http_status = throttle_http_status
         self.report_cost = report_cost
@@ -398,10 +400,10 @@ class ShopifyEmulator(EmulatorBase):
         except GraphQLFailure as failure:
             return self._reply({"errors": [_error_body(failure)]}, None)
         cost = _operation_cost(operation, variables)
-        if cost > self.maximum:
+        if cost > self.max_query_cost:
             too_costly = GraphQLFailure(
                 f"Query cost is {cost}, which exceeds the single query max cost "
-                f"limit ({int(self.maximum)}).",
+                f"limit ({int(self.max_query_cost)}).",
                 "MAX_COST_EXCEEDED",
             )
             return self._reply({"errors": [_error_body(too_costly)]}, cost)
