@@ -127,6 +127,7 @@ class Policy:
         self._shared: dict[tuple[str, str | None], Resolved] = {}
         self._product_levels: dict[str, _ProductLevel] = {}
         self._products: dict[tuple[str, str], EffectivePolicy] = {}
+        self._vendor_masters: dict[str | None, frozenset[str]] = {}
 
     @property
     def overridden(self) -> frozenset[str]:
@@ -194,6 +195,19 @@ class Policy:
         general = self._product_level(sku).direction
         vendor = self._vendor_of[sku]
         return general or self.resolved_for_vendor(store, vendor).direction
+
+    def vendor_masters(self, vendor: str | None) -> frozenset[str]:
+        """The stores that resolve ``vendor``'s unlisted SKUs channel_to_hub."""
+        masters = self._vendor_masters.get(vendor)
+        if masters is None:
+            masters = frozenset(
+                store
+                for store in self.repository.stores
+                if self.resolved_for_vendor(store, vendor).direction.value
+                is Direction.CHANNEL_TO_HUB
+            )
+            self._vendor_masters[vendor] = masters
+        return masters
 
     def _resolve_shared(self, store: str, vendor: str | None) -> Resolved:
         resolved = _resolve(self._vendor_layers(store, vendor))
@@ -362,21 +376,27 @@ def _product_masters(policy: Policy, sku: str) -> _Masters:
 
 def _master_count(policy: Policy, sku: str) -> int:
     """How many stores resolve ``sku`` channel_to_hub (``product_direction``'s
-    values, without their provenance)."""
+    values, without their provenance).
+
+    Starts from the stores the product's own level or its vendor's results
+    make master, then applies only the stores the product names itself.
+    """
     product = policy._overrides[sku]
     general = product.override.direction
-    vendor = policy.vendor_of(sku)
-    count = 0
-    for store in policy.repository.stores:
-        here = product.stores.get(store)
-        if here is not None and here.direction is not None:
-            value = here.direction.value
-        elif general is not None:
-            value = general.value
+    if general is None:
+        masters = set(policy.vendor_masters(policy.vendor_of(sku)))
+    elif general.value is Direction.CHANNEL_TO_HUB:
+        masters = set(policy.repository.stores)
+    else:
+        masters = set()
+    for store, here in product.stores.items():
+        if here.direction is None or store not in policy.repository.stores:
+            continue
+        if here.direction.value is Direction.CHANNEL_TO_HUB:
+            masters.add(store)
         else:
-            value = policy.resolved_for_vendor(store, vendor).direction.value
-        count += value is Direction.CHANNEL_TO_HUB
-    return count
+            masters.discard(store)
+    return len(masters)
 
 
 def _setting_direction(repo: Repository) -> Iterable[str]:
