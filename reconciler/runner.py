@@ -79,6 +79,9 @@ class PassOptions:
     detailed_exitcode: bool = False
     allow_mass_change: tuple[str, ...] = ()
     env: Mapping[str, str] | None = None
+    hub_overlay: Mapping[str, HubRecord] | None = None
+    """Hub records to plan with in place of the stored ones (an import's dry
+    run plans its pushes from the records it would write)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +214,8 @@ def _read_all(
     """The hub, the last seen values, and every store's stock, concurrently."""
     skus = list(options.skus) or None
     read = _Read(hub=state.hub_records(skus) if state is not None else {})
+    if options.hub_overlay:
+        read.hub.update(options.hub_overlay)
 
     def one(name: str) -> ChannelSnapshot | StoreFailure:
         if progress is not None:
