@@ -19,6 +19,7 @@ from reconciler.apply.executor import (
     ApplyResult,
     ChangeResult,
     Journal,
+    ShouldStop,
     StoreFailure,
     apply_plan,
     utc_now,
@@ -79,6 +80,7 @@ class PassOptions:
     detailed_exitcode: bool = False
     allow_mass_change: tuple[str, ...] = ()
     env: Mapping[str, str] | None = None
+    kind: RunKind = RunKind.PASS
     hub_overlay: Mapping[str, HubRecord] | None = None
     """Hub records to plan with in place of the stored ones (an import's dry
     run plans its pushes from the records it would write)."""
@@ -95,6 +97,8 @@ class PassResult:
     dry_run: bool = False
     applied: bool = False
     exit_code: int = EXIT_OK
+    left: int = 0
+    """Planned changes a stop left unwritten for the next pass."""
 
     @property
     def failed_items(self) -> tuple[ChangeResult, ...]:
@@ -119,9 +123,14 @@ def run_pass(
     progress: Progress | None = None,
     confirm: Confirm | None = None,
     adapter_factory: AdapterFactory | None = None,
+    should_stop: ShouldStop | None = None,
 ) -> PassResult:
     """Run one pass; raises ``ConfigInvalid`` or ``StateError`` (``StopRun``)
-    before anything is written when the config or state store is unusable."""
+    before anything is written when the config or state store is unusable.
+
+    ``should_stop`` is asked between apply batches: once it says yes the
+    batch in flight finishes, the rest waits for the next pass, and the run
+    is recorded as ``stopped``."""
     root = Path(config_dir)
     policy = load_policy(root)
     configs = _selected_stores(policy, options.stores)
@@ -134,7 +143,9 @@ def run_pass(
         read = _read_all(state, adapters, options, progress)
         read.failures[:0] = failures
         plan = _plan(policy, read, options)
-        return _finish(plan, read, state, adapters, options, confirm, progress)
+        return _finish(
+            plan, read, state, adapters, options, confirm, progress, should_stop
+        )
     finally:
         for adapter in adapters.values():
             adapter.close()
@@ -257,6 +268,7 @@ def _finish(
     options: PassOptions,
     confirm: Confirm | None,
     progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
 ) -> PassResult:
     """Stop at the plan for a dry run or a refused confirmation; else apply."""
     failures = tuple(read.failures)
@@ -266,10 +278,12 @@ def _finish(
     if plan.has_changes and confirm is not None and not confirm(plan):
         return PassResult(plan, (), failures, None, False, False, EXIT_ERROR)
 
-    run_id = state.start_run(RunKind.PASS, sorted(adapters))
+    run_id = state.start_run(options.kind, sorted(adapters))
     record_read(state, read)
     journal = Journal(state, run_id)
-    applied = apply_plan(plan, read.hub, adapters, journal, progress=progress)
+    applied = apply_plan(
+        plan, read.hub, adapters, journal, progress=progress, should_stop=should_stop
+    )
     return _close_run(state, run_id, plan, failures, applied, options)
 
 
@@ -301,12 +315,18 @@ def _close_run(
     failures += applied.failures
     code = _exit_code(plan, failures, applied.results, options, applied=True)
     status = RunStatus.SUCCEEDED if code == EXIT_OK else RunStatus.FAILED
+    if applied.stopped and code == EXIT_OK:
+        status = RunStatus.STOPPED
     summary = dict(plan.summary())
     summary["failed_items"] = sum(1 for r in applied.results if r.failed)
     summary["failed_stores"] = len({f.store for f in failures})
+    if applied.stopped:
+        summary["left_for_next_pass"] = len(applied.left)
     state.finish_run(run_id, status, summary)
     log.info("event=pass.finish run=%d status=%s", run_id, status.value)
-    return PassResult(plan, applied.results, failures, run_id, False, True, code)
+    return PassResult(
+        plan, applied.results, failures, run_id, False, True, code, len(applied.left)
+    )
 
 
 def _exit_code(

@@ -7,6 +7,11 @@ journaled *after* the adapter returns, never before, so the journal never
 holds a change marked applied that the channel does not have. A crash
 between a write and its journal entry loses only the entry; the next pass
 re-reads the channel and finds nothing left to do for that item.
+
+Stopping: ``should_stop`` is asked before every push batch. Once it says
+yes, the batch in flight finishes and is journaled, no further batch starts
+(nor a stale retry), and the changes left unwritten are returned as ``left``
+for the next pass to plan again; nothing of them is journaled.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ FAILED_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.DEFERRED, Outcome.FAILED})
 log = logging.getLogger(__name__)
 
 Now = Callable[[], datetime]
+
+ShouldStop = Callable[[], bool]
+"""Asked between batches; True leaves the remaining batches for the next pass."""
 
 
 class BatchProgress(Protocol):
@@ -69,6 +77,12 @@ class StoreFailure:
 class ApplyResult:
     results: tuple[ChangeResult, ...]
     failures: tuple[StoreFailure, ...]
+    left: tuple[Change, ...] = ()
+
+    @property
+    def stopped(self) -> bool:
+        """A stop left planned changes unwritten."""
+        return bool(self.left)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +120,7 @@ def apply_plan(
     journal: Journal,
     *,
     progress: BatchProgress | None = None,
+    should_stop: ShouldStop | None = None,
 ) -> ApplyResult:
     """Pulls, then the pushes of every store its guard lets through."""
     results = apply_pulls(plan, hub, journal)
@@ -119,17 +134,39 @@ def apply_plan(
         elif store.pushes and store.store in adapters:
             runnable.append((store, adapters[store.store]))
 
+    stop = _StopCheck(should_stop)
     with ThreadPoolExecutor(MAX_STORES_AT_ONCE, "apply") as pool:
         pushed = list(
             pool.map(
-                lambda job: push_store(job[0], job[1], journal, progress), runnable
+                lambda job: push_store(job[0], job[1], journal, progress, stop),
+                runnable,
             )
         )
     for store_results, failure in pushed:
         results.extend(store_results)
         if failure is not None:
             failures.append(failure)
-    return ApplyResult(tuple(results), tuple(failures))
+    return ApplyResult(tuple(results), tuple(failures), tuple(stop.left))
+
+
+class _StopCheck:
+    """The stop question of one apply, and the changes a stop left unwritten."""
+
+    def __init__(self, should_stop: ShouldStop | None) -> None:
+        self._should_stop = should_stop
+        self.left: list[Change] = []
+
+    def __call__(self, store: str, rest: Sequence[Change]) -> bool:
+        """True (and ``rest`` kept as left) when no further batch may start."""
+        if self._should_stop is None or not self._should_stop():
+            return False
+        self.left.extend(rest)
+        log.info(
+            "event=apply.stopped store=%s sku_count=%d next=next_pass",
+            store,
+            len(rest),
+        )
+        return True
 
 
 def apply_pulls(
@@ -169,12 +206,25 @@ def push_store(
     adapter: ChannelAdapter,
     journal: Journal,
     progress: BatchProgress | None = None,
+    stop: _StopCheck | None = None,
 ) -> tuple[list[ChangeResult], StoreFailure | None]:
-    """Write one store's pushes batch by batch; re-plan stale items once."""
+    """Write one store's pushes batch by batch; re-plan stale items once.
+
+    After a stop, the stale items wait for the next pass like the rest.
+    """
+    stop = stop or _StopCheck(None)
     results, failure = _write_batches(
-        store.store, store.pushes, adapter, journal, last_try=False, progress=progress
+        store.store,
+        store.pushes,
+        adapter,
+        journal,
+        last_try=False,
+        progress=progress,
+        stop=stop,
     )
     stale = [r.change for r in results if r.outcome is Outcome.STALE]
+    if stale and failure is None and stop(store.store, stale):
+        return [r for r in results if r.outcome is not Outcome.STALE], None
     if not stale or failure is not None:
         return results, failure
 
@@ -190,15 +240,18 @@ def _write_batches(
     *,
     last_try: bool,
     progress: BatchProgress | None = None,
+    stop: _StopCheck | None = None,
 ) -> tuple[list[ChangeResult], StoreFailure | None]:
     """Write and journal batch by batch; a channel error defers the rest.
 
     Stale items are journaled only on the ``last_try``; before it they wait
-    for their re-read and retry.
+    for their re-read and retry. A ``stop`` ends the loop between batches.
     """
     results: list[ChangeResult] = []
     size = max(adapter.max_batch, 1)
     for start in range(0, len(changes), size):
+        if stop is not None and stop(store, changes[start:]):
+            break
         batch = changes[start : start + size]
         try:
             outcomes = adapter.write([change.desired() for change in batch])

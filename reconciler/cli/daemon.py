@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,9 +114,12 @@ def _run(
     )
 
     def run_store(
-        generation: ConfigGeneration, store: str, clock: CountingClock
+        generation: ConfigGeneration,
+        store: str,
+        clock: CountingClock,
+        should_stop: Callable[[], bool],
     ) -> PassOutcome:
-        return store_pass(generation, store, clock, state_url=url)
+        return store_pass(generation, store, clock, should_stop, state_url=url)
 
     service = Daemon(settings, _validate, run_store, leases, lambda: _probe(state))
     _install_signals(service)

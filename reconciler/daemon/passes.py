@@ -1,22 +1,32 @@
 """One store's pass as the daemon runs it: the reconcile pass, automatic
-items only, read back into a ``PassOutcome`` for the schedule and metrics."""
+items only, recorded as a ``daemon`` run, read back into a ``PassOutcome``
+for the schedule and metrics.
+
+The daemon's stop reaches the pass twice: its clock wakes from any wait at
+once, and the apply step asks ``should_stop`` between batches, so a stopped
+pass ends after the batch in flight (the run recorded as ``stopped``)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.clock import Clock
 from reconciler.daemon.reload import ConfigGeneration
 from reconciler.daemon.scheduler import PassOutcome
+from reconciler.hub.records import RunKind
 from reconciler.plan.model import Label
 from reconciler.runner import PassOptions, PassResult, run_pass
 
 
 @dataclass
 class CountingClock:
-    """A clock that counts the waits a pass makes (throttling, retries)."""
+    """A clock that counts the waits a pass makes (throttling, retries).
+
+    The adapters wait only through their clock, for a channel's rate limit
+    or a retry's backoff, so the count is the pass's throttle waits.
+    """
 
     inner: Clock
     waits: int = 0
@@ -36,13 +46,16 @@ def store_pass(
     generation: ConfigGeneration,
     store: str,
     clock: CountingClock,
+    should_stop: Callable[[], bool] | None = None,
     *,
     state_url: str,
     env: Mapping[str, str] | None = None,
 ) -> PassOutcome:
     """Pass one store under a validated config snapshot."""
-    options = PassOptions(state_url=state_url, stores=(store,), env=env)
-    result = run_pass(generation.root, options, clock=clock)
+    options = PassOptions(
+        state_url=state_url, stores=(store,), env=env, kind=RunKind.DAEMON
+    )
+    result = run_pass(generation.root, options, clock=clock, should_stop=should_stop)
     return outcome_of(result, store, clock.waits)
 
 
@@ -64,6 +77,7 @@ def outcome_of(result: PassResult, store: str, throttle_waits: int) -> PassOutco
         drift=drift,
         failed_items=failed,
         throttle_waits=throttle_waits,
-        pending=failed + len(result.failures),
+        pending=failed + len(result.failures) + result.left,
         error="; ".join(errors) or None,
+        stopped=result.left > 0,
     )

@@ -45,7 +45,9 @@ class PassOutcome:
     """What the daemon keeps from one pass of one store.
 
     ``changes`` counts applied changes by their outcome; ``pending`` counts
-    differences the pass found and did not resolve (failed or skipped items).
+    differences the pass found and did not resolve (failed or skipped items,
+    or changes a stop left for the next pass); ``stopped`` says a stop ended
+    the pass between two batches.
     """
 
     ok: bool
@@ -56,6 +58,7 @@ class PassOutcome:
     throttle_waits: int = 0
     pending: int = 0
     error: str | None = None
+    stopped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,11 @@ from reconciler.errors import StateError
 
 log = logging.getLogger(__name__)
 
-PassFunction = Callable[[ConfigGeneration, str, CountingClock], PassOutcome]
-"""Runs one store's pass under a config generation."""
+PassFunction = Callable[
+    [ConfigGeneration, str, CountingClock, Callable[[], bool]], PassOutcome
+]
+"""Runs one store's pass under a config generation; the last argument says
+whether the daemon is stopping (asked between apply batches)."""
 
 Probe = Callable[[], str | None]
 """Why the state store is unusable, or None when it answers."""
@@ -250,7 +253,7 @@ class Daemon:
     ) -> PassOutcome:
         """A pass's failure, whatever it is, becomes this store's failed outcome."""
         try:
-            return self._run_store(generation, store, clock)
+            return self._run_store(generation, store, clock, self.stop.is_set)
         except Exception as error:
             log.exception(
                 "daemon.pass.error", extra=logs.fields(error=type(error).__name__)
@@ -274,7 +277,7 @@ class Daemon:
             "daemon.pass",
             extra=logs.fields(
                 run=outcome.run_id,
-                outcome="succeeded" if outcome.ok else "failed",
+                outcome=_outcome_word(outcome),
                 changes=sum(outcome.changes.values()),
                 failed_items=outcome.failed_items,
                 seconds=round(seconds, 3),
@@ -340,6 +343,12 @@ class Daemon:
             "daemon.stop",
             extra=logs.fields(outcome="stopped", replica=self.settings.replica),
         )
+
+
+def _outcome_word(outcome: PassOutcome) -> str:
+    if not outcome.ok:
+        return "failed"
+    return "stopped" if outcome.stopped else "succeeded"
 
 
 def _env_values(names: list[str]) -> list[str]:

@@ -51,6 +51,7 @@ class RunStatus(enum.StrEnum):
     RUNNING = "running"  # started, not finished (a crash leaves it so)
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # finished with failed items, tripped guards or errors
+    STOPPED = "stopped"  # a stop left planned changes for the next pass
 
 
 @dataclass(frozen=True, slots=True)
