@@ -84,6 +84,9 @@ class PassOptions:
     hub_overlay: Mapping[str, HubRecord] | None = None
     """Hub records to plan with in place of the stored ones (an import's dry
     run plans its pushes from the records it would write)."""
+    full_read: bool = False
+    """Read every SKU even when ``skus`` narrows the plan, so the guard weighs
+    the plan against the whole store (an import's push)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +226,7 @@ def _read_all(
     progress: Progress | None,
 ) -> _Read:
     """The hub, the last seen values, and every store's stock, concurrently."""
-    skus = list(options.skus) or None
+    skus = None if options.full_read else (list(options.skus) or None)
     read = _Read(hub=state.hub_records(skus) if state is not None else {})
     if options.hub_overlay:
         read.hub.update(options.hub_overlay)
