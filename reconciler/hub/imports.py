@@ -34,7 +34,7 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -283,11 +283,8 @@ def apply_import(
     Cells left empty keep the hub's value (a SKU new to the hub is managed,
     with no vendor). Returns the records written, in file order.
     """
-    changed_at = now or datetime.now(UTC)
     current = state.hub_records(batch.skus)
-    records = [
-        _record(row, current.get(row.sku), changed_at, source) for row in batch.rows
-    ]
+    records = batch_records(batch, current, source=source, now=now)
 
     state.put_hub_records(records)
     log.info(
@@ -297,6 +294,20 @@ def apply_import(
         len(records),
     )
     return records
+
+
+def batch_records(
+    batch: ImportBatch,
+    current: Mapping[str, HubRecord],
+    *,
+    source: str,
+    now: datetime | None = None,
+) -> list[HubRecord]:
+    """The hub records ``batch`` makes of the ``current`` ones, in file order."""
+    changed_at = now or datetime.now(UTC)
+    return [
+        _record(row, current.get(row.sku), changed_at, source) for row in batch.rows
+    ]
 
 
 def _record(
