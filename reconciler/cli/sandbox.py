@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any, NoReturn, cast
 
 import click
 
-from reconciler.cli import EXIT_ERROR, main
+from reconciler.cli import EXIT_ERROR, config_option, main
+from reconciler.config.model import StoreConfig
+from reconciler.errors import ChannelConfigError, ConfigInvalid
+from reconciler.policy import Policy, load_policy
+from reconciler.runner import state_dir_of
 from reconciler.sandbox.base import EmulatorBase
-from reconciler.sandbox.registry import EMULATORS, open_emulator
+from reconciler.sandbox.registry import (
+    EMULATORS,
+    open_emulator,
+    open_store_emulator,
+    sandbox_name,
+    save,
+)
 from reconciler.sandbox.server import LOOPBACK, SandboxServer, serve_in_thread
 
 log = logging.getLogger(__name__)
@@ -98,3 +110,62 @@ def _on_signals(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+@sandbox.command()
+@click.argument("store")
+@click.argument("sku")
+@click.argument("units", type=click.IntRange(min=1))
+@config_option
+@click.option(
+    "--state", "state_url", help="State store URL; its folder holds sandboxes."
+)
+def sell(
+    store: str, sku: str, units: int, config_dir: str, state_url: str | None
+) -> None:
+    """Sell UNITS of SKU on the embedded STORE, as a shopper would.
+
+    Only for stores whose endpoint is sandbox://NAME: it lowers the emulated
+    channel's quantity, which the next pass sees as drift (or, on a master
+    store, as a change for the hub to take).
+    """
+    policy = _policy(config_dir)
+    config = policy.repository.stores.get(store)
+    if config is None or sandbox_name(config.channel.endpoint) is None:
+        known = sorted(
+            name
+            for name, each in policy.repository.stores.items()
+            if sandbox_name(each.channel.endpoint) is not None
+        )
+        _fail(f"{store!r} is not a sandbox store; sandbox stores: {', '.join(known)}")
+
+    state_dir = state_dir_of(state_url or policy.repository.settings.state_url)
+    emulator = cast(Any, _store_emulator(config, Path(config_dir), state_dir))
+    try:
+        before = int(emulator.quantity(sku))
+    except Exception as error:  # each emulator says "no such SKU" its own way
+        _fail(f"store {store}: no single item with SKU {sku!r} ({error})")
+    emulator.set_quantity(sku, before - units)
+    save(emulator, state_dir / "sandbox" / config.name)
+    click.echo(f"{store}: sold {units} of {sku}; quantity {before} -> {before - units}")
+
+
+def _policy(config_dir: str) -> Policy:
+    try:
+        return load_policy(config_dir)
+    except ConfigInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        _fail(str(invalid))
+
+
+def _store_emulator(config: StoreConfig, root: Path, state_dir: Path) -> EmulatorBase:
+    try:
+        return open_store_emulator(config, config_root=root, state_dir=state_dir)
+    except ChannelConfigError as error:
+        _fail(str(error))
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"reconcile sandbox: {message}", err=True)
+    sys.exit(EXIT_ERROR)
