@@ -99,7 +99,7 @@ def summary(
             "MS03-S-Green",
             None,
             (
-                "channel_to_hub (store)",
+                "hub_to_channel (vendor+store)",
                 "automatic (vendor)",
                 "900 (vendor)",
                 "False (product)",
