@@ -34,13 +34,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class LeaseRound:
-    """The outcome of one round: stores held now, newly acquired, lost, and
-    the holder of every leased store (this replica's included)."""
+    """The outcome of one round: stores held now, newly acquired, lost (expired
+    or taken), handed back (beyond this replica's share), and the holder of
+    every leased store (this replica's included)."""
 
     held: frozenset[str]
     acquired: frozenset[str]
     lost: frozenset[str]
     holders: Mapping[str, str]
+    handed_back: frozenset[str] = frozenset()
 
 
 class LeaseBook(Protocol):
@@ -160,14 +162,15 @@ class TableLeases:
         live = self._heartbeat()
         self._renew(set(stores))
         share = math.ceil(len(stores) / max(live, 1))
-        self._hand_back(share, running)
+        handed_back = self._hand_back(share, running)
         self._take_free(stores, share)
 
         return LeaseRound(
             held=frozenset(self._held),
             acquired=frozenset(self._held - before),
-            lost=frozenset(before - self._held),
+            lost=frozenset(before - self._held - handed_back),
             holders=self._holders(stores),
+            handed_back=frozenset(handed_back),
         )
 
     def _heartbeat(self) -> int:
@@ -201,13 +204,15 @@ class TableLeases:
                 )
                 self._held.discard(store)
 
-    def _hand_back(self, share: int, running: frozenset[str]) -> None:
+    def _hand_back(self, share: int, running: frozenset[str]) -> set[str]:
         """Release stores beyond this replica's share, idle ones only."""
         surplus = len(self._held) - share
-        for store in sorted(self._held - running)[: max(surplus, 0)]:
+        handed = set(sorted(self._held - running)[: max(surplus, 0)])
+        for store in sorted(handed):
             self._state.release_lease(store, self.replica)
             self._held.discard(store)
             log.info("event=daemon.lease.handed_back store=%s share=%d", store, share)
+        return handed
 
     def _take_free(self, stores: Sequence[str], share: int) -> None:
         for store in _spread(stores, self.replica):

@@ -19,6 +19,7 @@ import pytest
 
 from reconciler.hub.records import HubRecord
 from reconciler.hub.state import open_state
+from tests.hub.conftest import _postgres_schema
 
 PYTHON = sys.executable
 TOKEN_ENV = "DAEMON_TEST_MAGENTO_TOKEN"
@@ -72,6 +73,14 @@ class Emulators:
         loaded: list[dict[str, Any]] = json.loads(body)
         return loaded
 
+    def writes(self, store: str) -> list[tuple[str, float]]:
+        """(SKU, quantity) of every stock item write the store received."""
+        return [
+            (r["path"].split("/")[-3], r["body"]["stockItem"]["qty"])
+            for r in self.requests(store)
+            if r["method"] == "PUT"
+        ]
+
     def set_quantity(self, store: str, sku: str, quantity: int) -> None:
         body = json.dumps({"stockItem": {"qty": quantity, "is_in_stock": quantity > 0}})
         request = urllib.request.Request(
@@ -88,8 +97,8 @@ class Emulators:
 def emulators_for(tmp_path: Path) -> Iterator[Callable[[list[str]], Emulators]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(stores: list[str]) -> Emulators:
-        seed = write_catalog(tmp_path / "catalog.csv", SKUS)
+    def start(stores: list[str], skus: dict[str, int] = SKUS) -> Emulators:
+        seed = write_catalog(tmp_path / f"catalog-{len(started)}.csv", skus)
         args = [PYTHON, "-m", "reconciler", "sandbox", "serve", "--port", "0"]
         for store in stores:
             args += ["--store", f"{store}=magento:{seed}"]
@@ -108,19 +117,22 @@ def emulators_for(tmp_path: Path) -> Iterator[Callable[[list[str]], Emulators]]:
         process.wait(timeout=30)
 
 
-def seed_hub(state_url: str) -> None:
+def seed_hub(state_url: str, skus: dict[str, int] = SKUS) -> None:
     """The hub knows the catalog's SKUs (a pass never creates hub records)."""
     at = datetime.now(UTC)
     records = [
         HubRecord(sku, "acme", True, qty, at, "import:test")
-        for sku, qty in SKUS.items()
+        for sku, qty in skus.items()
     ]
     with open_state(state_url) as state:
         state.put_hub_records(records)
 
 
 def write_config(
-    root: Path, stores: dict[str, tuple[str, str]], interval: str = "1s"
+    root: Path,
+    stores: dict[str, tuple[str, str]],
+    interval: str = "1s",
+    skus: dict[str, int] = SKUS,
 ) -> Path:
     """A config repository: ``stores`` maps a name to (endpoint, direction)."""
     (root / "stores").mkdir(parents=True, exist_ok=True)
@@ -128,7 +140,7 @@ def write_config(
     (root / "reconciler.yaml").write_text("defaults:\n  direction: none\n")
     for name, (endpoint, direction) in stores.items():
         write_store(root, name, endpoint, direction, interval)
-    products = "".join(f'  "{sku}": {{}}\n' for sku in SKUS)
+    products = "".join(f'  "{sku}": {{}}\n' for sku in skus)
     (root / "vendors" / "acme.yaml").write_text(f"vendor: acme\nproducts:\n{products}")
     return root
 
@@ -207,3 +219,9 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProcess]]:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
+
+
+@pytest.fixture
+def postgres_state() -> Iterator[str]:
+    """A state URL on a fresh schema of the test PostgreSQL, dropped afterwards."""
+    yield from _postgres_schema()
