@@ -381,6 +381,7 @@ def _channel(channel: YamlMap) -> Channel:
         token_env=_token_env(channel),
         manage_stock_default=channel.get("manage_stock_default", True),
         seed=channel.get("seed"),
+        bulk=channel.get("bulk", False),
     )
 
 

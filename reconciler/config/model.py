@@ -108,6 +108,8 @@ class MagentoChannel:
     lives. ``source`` set means MSI source items; ``None`` means legacy stock
     items. ``manage_stock_default`` is the instance's configured default, which
     ``use_config_manage_stock = true`` resolves to. ``seed`` as for Shopify.
+    ``bulk`` writes legacy stock items through the asynchronous bulk endpoint
+    (it needs Magento's queue consumer running) instead of one PUT per SKU.
     """
 
     endpoint: str
@@ -117,6 +119,7 @@ class MagentoChannel:
     manage_stock_default: bool = True
     seed: str | None = None
     type: Literal["magento"] = "magento"
+    bulk: bool = False
 
 
 Channel = ShopifyChannel | MagentoChannel
