@@ -74,8 +74,9 @@ def import_command(
     source = f"import:{file.name}"
     records = _preview(batch, url, source=source)
     pushed, mastered = _split_by_master(policy, records)
-    _print_hub_changes(records, file, dry_run=dry_run)
-    _print_mastered(mastered)
+    to_stderr = output_format != "text"  # keep stdout clean JSON / Markdown
+    _print_hub_changes(records, file, dry_run=dry_run, err=to_stderr)
+    _print_mastered(mastered, err=to_stderr)
 
     if not dry_run and not yes:
         click.confirm("Import these records and push them?", abort=True, err=True)
@@ -180,7 +181,10 @@ def _push(
     config_dir: str, options: PassOptions, output_format: str, pushed: list[str]
 ) -> None:
     if not pushed:
-        click.echo("No SKU of this batch has the hub as master; nothing to push.")
+        click.echo(
+            "No SKU of this batch has the hub as master; nothing to push.",
+            err=output_format != "text",
+        )
         return
     try:
         result = run_pass(config_dir, options, progress=Progress.for_stream(sys.stderr))
@@ -243,31 +247,34 @@ def _count_changed(changes: Sequence[_Change]) -> int:
 
 
 def _print_hub_changes(
-    changes: Sequence[_Change], file: Path, *, dry_run: bool
+    changes: Sequence[_Change], file: Path, *, dry_run: bool, err: bool
 ) -> None:
     changed = [change for change in changes if change.changed]
     new = sum(1 for change in changed if change.before is None)
     verb = "would change" if dry_run else "changes"
     click.echo(
         f"Import {file}: {len(changes):,} rows; {verb} {len(changed):,} hub "
-        f"records ({new:,} new)."
+        f"records ({new:,} new).",
+        err=err,
     )
     for change in changed[:SHOWN]:
-        click.echo(change.describe())
+        click.echo(change.describe(), err=err)
     if len(changed) > SHOWN:
-        click.echo(f"  ... and {len(changed) - SHOWN:,} more")
+        click.echo(f"  ... and {len(changed) - SHOWN:,} more", err=err)
 
 
-def _print_mastered(mastered: Sequence[tuple[str, list[str]]]) -> None:
+def _print_mastered(mastered: Sequence[tuple[str, list[str]]], *, err: bool) -> None:
     if not mastered:
         return
     first = ", ".join(sku for sku, _ in mastered[:5])
     more = f", +{len(mastered) - 5:,} more" if len(mastered) > 5 else ""
     stores = sorted({store for _, masters in mastered for store in masters})
+    count = "1 SKU has" if len(mastered) == 1 else f"{len(mastered):,} SKUs have"
     click.echo(
-        f"{len(mastered):,} SKUs have a master store ({', '.join(stores)}): "
+        f"{count} a master store ({', '.join(stores)}): "
         f"{first}{more}. The hub takes the batch's values now; the next pass "
-        "replaces them with the store's."
+        "replaces them with the store's.",
+        err=err,
     )
 
 

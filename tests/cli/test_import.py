@@ -1,0 +1,232 @@
+"""``reconcile import``: a hub batch, journaled, pushed where the hub is master."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+from reconciler.hub.records import HubRecord, JournalEntry, RunKind, RunStatus
+from reconciler.report.jsonreport import load_schema
+from tests.cli import MAGENTO_STORE, Repo, make_repo, undated
+
+AT = datetime(2026, 1, 2, tzinfo=UTC)
+SOURCE = "import:batch.csv"
+BATCH = """\
+sku,quantity_available,manage_inventory,vendor
+TEE-S,7,true,tees
+TEE-M,3.0,true,tees
+MUG-1,20,,
+"""
+REFUSED = """\
+sku;quantity_available;manage_inventory
+TEE-S;7;true
+TEE-M;2.5;true
+MUG-1;;maybe
+TEE-S;4;true
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    monkeypatch.chdir(tmp_path)
+    return make_repo(tmp_path)
+
+
+def run(repo: Repo, *args: str, batch: str = BATCH) -> Result:
+    path = repo.write("batch.csv", batch)
+    return CliRunner().invoke(main, ["import", str(path), *repo.args(), *args])
+
+
+def record(sku: str, quantity: int, vendor: str | None = "tees") -> HubRecord:
+    return HubRecord(sku, vendor, True, quantity, AT, SOURCE)
+
+
+def entry(run_id: int, sku: str, field: str, after: str) -> JournalEntry:
+    return JournalEntry(
+        run_id, SOURCE, sku, "hub", field, None, after, "applied", None, AT
+    )
+
+
+def test_batch_goes_to_the_hub_journaled_and_to_stores_where_the_hub_is_master(
+    repo: Repo,
+) -> None:
+    started = datetime.now(UTC)
+
+    result = run(repo, "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    hub = repo.hub()
+    assert {sku: undated(r, AT) for sku, r in hub.items()} == {
+        "TEE-S": record("TEE-S", 7),
+        "TEE-M": record("TEE-M", 3),
+        "MUG-1": record("MUG-1", 20, vendor=None),
+    }
+    assert all(started <= r.changed_at <= datetime.now(UTC) for r in hub.values())
+    import_run = repo.runs()[-1]
+    assert (import_run.kind, import_run.status) == (
+        RunKind.IMPORT,
+        RunStatus.SUCCEEDED,
+    )
+    assert [replace(e, at=AT) for e in repo.journal(import_run.id)] == [
+        entry(import_run.id, sku, field, after)
+        for sku, quantity in (("TEE-S", "7"), ("TEE-M", "3"), ("MUG-1", "20"))
+        for field, after in (
+            ("quantity_available", quantity),
+            ("manage_inventory", "true"),
+        )
+    ]
+    assert repo.magento().stock() == {"TEE-S": 7, "TEE-M": 3, "MUG-1": 5}
+    shop = repo.shopify()
+    assert {sku: shop.quantity(sku) for sku in ("TEE-S", "TEE-M", "MUG-1")} == {
+        "TEE-S": 7,
+        "TEE-M": 3,
+        "MUG-1": 5,
+    }
+    assert "1 SKU has a master store (magento-eu): MUG-1." in result.stdout
+
+
+def seeded(repo: Repo) -> Repo:
+    """The stores and hub as a first import left them: sandboxes on disk, a
+    state file with runs, so that a later command has something to spoil."""
+    first = run(repo, "--yes", batch="sku,quantity_available,vendor\nTEE-S,8,tees\n")
+    assert first.exit_code == 0, first.stderr
+    return repo
+
+
+def test_dry_run_writes_nothing_and_plans_from_the_batch(repo: Repo) -> None:
+    before = seeded(repo).fingerprint()
+
+    result = run(repo, "--dry-run")
+
+    assert result.exit_code == 0, result.stderr
+    assert repo.fingerprint() == before
+    assert {sku: r.quantity_available for sku, r in repo.hub().items()} == {"TEE-S": 8}
+    pushes = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert [line for line in pushes if "<- hub" in line] == [
+        "magento-eu <- hub TEE-M quantity_available 10 -> 3 [update]",
+        "magento-eu <- hub TEE-S quantity_available 8 -> 7 [update]",
+        "shopify-us <- hub TEE-M quantity_available 1 -> 3 [update]",
+        "shopify-us <- hub TEE-S quantity_available 8 -> 7 [update]",
+    ]
+    assert "would change 3 hub records (2 new)" in result.stdout
+
+
+def test_refused_rows_are_all_listed_and_nothing_is_written(repo: Repo) -> None:
+    before = seeded(repo).fingerprint()
+
+    result = run(repo, "--yes", batch=REFUSED)
+
+    path = repo.root / "batch.csv"
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{path}: line 2, column sku: SKU 'TEE-S' is listed on lines 2, 5",
+        f"{path}: line 3, column quantity_available: fractional quantity 2.5: "
+        "quantities are whole numbers",
+        f"{path}: line 4, column quantity_available: empty quantity",
+        f"{path}: line 4, column manage_inventory: 'maybe' is not a boolean "
+        "(true/false, yes/no, 1/0)",
+        f"{path}: line 5, column sku: SKU 'TEE-S' is listed on lines 2, 5",
+        f"reconcile import: {path}: 5 refused rows; nothing was imported",
+    ]
+    assert repo.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    ("store_text", "message"),
+    [
+        pytest.param(
+            "store: magento-eu\nchannel: {type: magento}\n",
+            "magento-eu.yaml",
+            id="store-without-required-keys",
+        ),
+        pytest.param(
+            MAGENTO_STORE.format(max_zeroed="5%", max_changed="50%").replace(
+                "channel_to_hub", "sideways"
+            ),
+            "sideways",
+            id="unknown-direction",
+        ),
+    ],
+)
+def test_invalid_config_writes_nothing(
+    repo: Repo, store_text: str, message: str
+) -> None:
+    before = seeded(repo).fingerprint()
+    repo.write("config/stores/magento-eu.yaml", store_text)
+
+    result = run(repo, "--yes")
+
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "reconcile import: config invalid" in result.stderr
+    assert repo.fingerprint() == before
+
+
+def test_missing_file_is_named(repo: Repo) -> None:
+    missing = repo.root / "nowhere.csv"
+
+    result = CliRunner().invoke(main, ["import", str(missing), *repo.args(), "--yes"])
+
+    assert result.exit_code == 1
+    assert result.stderr == f"reconcile import: {missing}: no such file\n"
+    assert repo.fingerprint() == {}
+
+
+def test_without_a_terminal_it_needs_yes(repo: Repo) -> None:
+    before = seeded(repo).fingerprint()
+
+    result = run(repo)
+
+    assert result.exit_code == 1
+    assert "pass --yes to import without a terminal" in result.stderr
+    assert repo.fingerprint() == before
+
+
+def test_json_output_is_the_plan_document(repo: Repo) -> None:
+    result = run(repo, "--dry-run", "--format", "json")
+
+    document = json.loads(result.stdout)
+    jsonschema.Draft202012Validator(load_schema()).validate(document)
+    assert result.exit_code == 0, result.stderr
+    assert document["summary"]["pushes"] == 4
+    assert "1 SKU has a master store (magento-eu): MUG-1." in result.stderr
+
+
+def test_a_real_process_imports_the_batch(repo: Repo) -> None:
+    path = repo.write("batch.csv", BATCH)
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "import",
+            str(path),
+            *repo.args(),
+            "--yes",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=repo.root,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert {sku: r.quantity_available for sku, r in repo.hub().items()} == {
+        "TEE-S": 7,
+        "TEE-M": 3,
+        "MUG-1": 20,
+    }
+    assert repo.shopify().quantity("TEE-M") == 3
