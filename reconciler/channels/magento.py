@@ -13,26 +13,53 @@ what this adapter reads, sorted by ``entity_id``. MSI (``source`` set) reads
 ``ceil(total_count / PAGE_SIZE)`` because Magento repeats the last page past
 the end, and drop repeated SKUs (compared case-insensitively).
 
-Writing. Magento has no compare-and-set, so each write re-reads its items just
-before writing (legacy: ``GET /V1/stockItems/{sku}``; MSI: one filtered
-source-items read per batch) and reports ``STALE`` for any item whose value
-moved since the snapshot, writing only the rest. The window between that
-re-read and the write stays open: a sale landing inside it is overwritten and
-found by the next pass's drift check. After a 200, the items are read back,
-because Magento answers 200 to writes it did not store (configurable parents,
-items with Manage Stock = No through the config); those come back ``FAILED``.
+Writing. Magento has no compare-and-set, so each batch of ``WRITE_BATCH``
+changes is re-read just before writing with one search (legacy: the product
+search with an ``in`` filter on ``sku``, whose rows carry
+``extension_attributes.stock_item``; MSI: the source-items search filtered by
+source and SKUs), and any item whose value moved since the snapshot is
+reported ``STALE`` and left alone. The window between that re-read and the
+write stays open: a sale landing inside it is overwritten and found by the
+next pass's drift check. An item the re-read no longer finds is ``REFUSED``
+(legacy) or ``STALE`` (MSI: unassigned from the source) and not written.
 
-Legacy writes are one ``PUT /V1/products/{sku}/stockItems/1`` per SKU
-(``itemId`` is ignored by the server) with ``use_config_manage_stock``,
-``manage_stock``, ``qty`` and ``is_in_stock`` always together. MSI writes post
-``SOURCE_BATCH`` items per ``POST /V1/inventory/source-items``; Magento saves
-such a batch in one transaction and documents no cap, 250 keeps the body small
-and matches the engine's common batch. A batch refused as a whole (4xx) is
-written again item by item, so that every item gets its own outcome.
+Legacy writes send ``use_config_manage_stock``, ``manage_stock``, ``qty`` and
+``is_in_stock`` always together, in one of two ways:
+
+- by default one synchronous ``PUT /V1/products/{sku}/stockItems/1`` per SKU
+  (``itemId`` is ignored by the server). Magento has no synchronous batch
+  endpoint for stock items; this one needs nothing but the web server.
+- with ``channel.bulk`` one ``PUT /async/bulk/V1/products/bySku/stockItems/
+  byItemId`` per batch (a JSON array of the PUT's body with the route
+  parameters ``productSku`` and ``itemId`` as fields), then
+  ``GET /V1/bulk/{uuid}/status`` on the ``BULK_POLL`` schedule until no
+  operation is open. It needs Magento's queue consumer running
+  (``async.operations.all``): an operation still open after the last poll is
+  ``DEFERRED`` (the consumer may apply it later; the next pass reads the
+  truth). Operations are matched to items by their ``id``, the index of the
+  item in the request (``request_items[].id``). Status 3 (failed) and 5
+  (rejected) are ``REFUSED`` with Magento's ``result_message``; 2
+  (retriably failed) is ``DEFERRED``. The window for a sale is wider here: it
+  lasts until the consumer saves the item.
+
+After the writes of a batch Magento answered 200 (or bulk status 1), the
+written items are read back with one product search, because Magento answers
+200 to stock-item saves it did not store (configurable parents, items with
+Manage Stock = No through the config); those come back ``FAILED``.
+
+MSI writes post the batch in one ``POST /V1/inventory/source-items``, which
+Magento saves in one transaction (no cap is documented; 250 keeps the body
+small and matches the engine's common batch). They are not read back: the
+endpoint documents no 200 that stores nothing, the whole save either succeeds
+or answers an error, and an item only reaches the POST after the re-read
+found it assigned to the source, so a product type without a quantity of its
+own (which has no source item) never gets there. A batch refused as a whole
+(4xx) is written again item by item, so that every item gets its own outcome.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -66,7 +93,14 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 300
 DEFAULT_BACKOFF = Backoff()
-SOURCE_BATCH = 250
+WRITE_BATCH = 250
+"""Changes per batch: one re-read, the writes, one read-back (legacy)."""
+SOURCE_BATCH = WRITE_BATCH
+BULK_STOCK_PATH = "/products/bySku/stockItems/byItemId"
+BULK_POLL = Backoff(delays=(0.5, 1.0, 2.0, 4.0, 8.0, 15.0), attempts=10)
+"""Waits before each bulk status poll: about 90 s in all, then ``DEFERRED``."""
+OPEN, RETRIABLY_FAILED, FAILED, COMPLETE, REJECTED = 4, 2, 3, 1, 5
+"""Bulk operation status codes (``GET /V1/bulk/{uuid}/status``)."""
 NO_QTY_TYPES = frozenset({"configurable", "bundle", "grouped"})
 _PLACEHOLDER = re.compile(r"%(\w+)")
 
@@ -88,6 +122,42 @@ class _Current:
     quantity: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """A legacy change that passed its re-read, with the quantity to send."""
+
+    change: DesiredChange
+    quantity: float
+
+    def stock_item(self) -> dict[str, Any]:
+        return _stock_item_body(self.change.managed, self.quantity)
+
+    def bulk_entry(self) -> dict[str, Any]:
+        """The PUT's body with its route parameters as fields."""
+        return {
+            "productSku": self.change.ref,
+            "itemId": "1",
+            "stockItem": self.stock_item(),
+        }
+
+
+@dataclass
+class _Sent:
+    """What writing a batch gave: outcomes so far, items Magento stored."""
+
+    outcomes: dict[str, ItemOutcome] = dataclasses.field(default_factory=dict)
+    stored: list[DesiredChange] = dataclasses.field(default_factory=list)
+    down: TemporaryError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A batch's outcomes; ``down`` set when the channel failed every retry."""
+
+    outcomes: list[ItemOutcome]
+    down: TemporaryError | None
+
+
 class MagentoAdapter:
     """A Magento store's legacy stock items, or its items at one MSI source."""
 
@@ -100,6 +170,7 @@ class MagentoAdapter:
         token: str | None,
         clock: Clock,
         backoff: Backoff = DEFAULT_BACKOFF,
+        bulk_poll: Backoff = BULK_POLL,
     ) -> None:
         self.store = store
         self.channel = channel
@@ -109,11 +180,14 @@ class MagentoAdapter:
             self._headers["Authorization"] = f"Bearer {token}"
         self._clock = clock
         self._backoff = backoff
-        self._prefix = f"/rest/{quote(channel.store_code, safe='')}/V1"
+        self._bulk_poll = bulk_poll
+        store_code = quote(channel.store_code, safe="")
+        self._prefix = f"/rest/{store_code}/V1"
+        self._bulk_prefix = f"/rest/{store_code}/async/bulk/V1"
 
     @property
     def max_batch(self) -> int:
-        return SOURCE_BATCH
+        return WRITE_BATCH
 
     def close(self) -> None:
         self._client.close()
@@ -192,10 +266,16 @@ class MagentoAdapter:
 
     def write(self, changes: Sequence[DesiredChange]) -> list[ItemOutcome]:
         """One outcome per change; see the module docstring for the protocol."""
-        if self.channel.source:
-            outcomes = self._write_sources(changes)
-        else:
-            outcomes = self._write_legacy(changes)
+        outcomes: list[ItemOutcome] = []
+        down: TemporaryError | None = None
+        for start in range(0, len(changes), WRITE_BATCH):
+            batch = changes[start : start + WRITE_BATCH]
+            if down is None:
+                written = self._write_batch(batch)
+                outcomes.extend(written.outcomes)
+                down = written.down
+            else:
+                outcomes.extend(_deferred(change.sku, down) for change in batch)
         for outcome in outcomes:
             log.info(
                 "event=magento.write store=%s sku=%s outcome=%s code=%s",
@@ -206,51 +286,182 @@ class MagentoAdapter:
             )
         return outcomes
 
-    def _write_legacy(self, changes: Sequence[DesiredChange]) -> list[ItemOutcome]:
-        outcomes: list[ItemOutcome] = []
-        deferred: TemporaryError | None = None
-        for change in changes:
-            if deferred is not None:
-                outcomes.append(_deferred(change.sku, deferred))
+    def _write_batch(self, batch: Sequence[DesiredChange]) -> _Batch:
+        """One batch; a channel down for good defers the rest of the write."""
+        try:
+            if self.channel.source:
+                return self._write_source_batch(batch)
+            return self._write_legacy_batch(batch)
+        except TemporaryError as error:
+            return _Batch([_deferred(change.sku, error) for change in batch], error)
+
+    # --- writing, legacy stock items ------------------------------------------
+
+    def _write_legacy_batch(self, batch: Sequence[DesiredChange]) -> _Batch:
+        current = self._stock_values([change.ref for change in batch])
+        outcomes: dict[str, ItemOutcome] = {}
+        writes: list[_Write] = []
+        for change in batch:
+            checked = _legacy_precheck(change, current.get(change.ref.casefold()))
+            if isinstance(checked, _Write):
+                writes.append(checked)
+            else:
+                outcomes[change.sku] = checked
+
+        sent = self._put_bulk(writes) if self.channel.bulk else self._put_each(writes)
+        outcomes.update(sent.outcomes)
+
+        read_back, down = self._read_back(sent.stored)
+        outcomes.update(read_back)
+        return _Batch([outcomes[change.sku] for change in batch], sent.down or down)
+
+    def _stock_values(self, refs: Sequence[str]) -> dict[str, _Current]:
+        """The stock items of ``refs`` by casefolded SKU, one search per 300."""
+        current: dict[str, _Current] = {}
+        for filters in _sku_filters(refs, []):
+            for row in self._pages("/products", filters, sort="entity_id"):
+                stock = (row.get("extension_attributes") or {}).get("stock_item")
+                if isinstance(stock, dict) and row.get("sku"):
+                    sku = str(row["sku"])
+                    quantity = float(stock.get("qty") or 0)
+                    managed = self._resolve_managed(stock)
+                    current.setdefault(sku.casefold(), _Current(sku, managed, quantity))
+        return current
+
+    def _put_each(self, writes: Sequence[_Write]) -> _Sent:
+        """One synchronous PUT per SKU; a channel down defers the rest."""
+        sent = _Sent()
+        for write in writes:
+            sku = write.change.sku
+            if sent.down is not None:
+                sent.outcomes[sku] = _deferred(sku, sent.down)
                 continue
             try:
-                outcomes.append(self._write_stock_item(change))
+                path = f"/products/{_segment(write.change.ref)}/stockItems/1"
+                body = {"stockItem": write.stock_item()}
+                self._call("PUT", path, json=body, what=f"write {sku}")
+                sent.stored.append(write.change)
             except ItemRefused as refusal:
-                outcomes.append(_refused(change.sku, refusal))
+                sent.outcomes[sku] = _refused(sku, refusal)
             except TemporaryError as error:
-                deferred = error
-                outcomes.append(_deferred(change.sku, error))
-        return outcomes
+                sent.down = error
+                sent.outcomes[sku] = _deferred(sku, error)
+        return sent
 
-    def _write_stock_item(self, change: DesiredChange) -> ItemOutcome:
-        current = self._stock_item(change.ref)
-        if _moved(change, current):
-            return _stale(change.sku, current)
-        quantity = current.quantity if change.quantity is None else change.quantity
-        body = {"stockItem": _stock_item_body(change.managed, quantity)}
-        path = f"/products/{_segment(change.ref)}/stockItems/1"
-        self._call("PUT", path, json=body, what=f"write {change.sku}")
-        return _verified(change, self._stock_item(change.ref))
+    def _put_bulk(self, writes: Sequence[_Write]) -> _Sent:
+        """One asynchronous bulk request for the batch, then its status polls."""
+        sent = _Sent()
+        reply = self._queue_bulk(writes, sent) if writes else None
+        accepted = self._accepted(writes, reply, sent) if reply else {}
+        if not accepted or reply is None:
+            return sent
 
-    def _stock_item(self, ref: str) -> _Current:
-        data = self._call("GET", f"/stockItems/{_segment(ref)}", what=f"check {ref}")
-        return _Current(ref, self._resolve_managed(data), float(data.get("qty") or 0))
+        uuid = str(reply.get("bulk_uuid") or "")
+        try:
+            operations = self._poll_bulk(uuid, len(accepted))
+        except TemporaryError as error:
+            sent.outcomes.update(
+                {c.sku: _unpolled(c.sku, uuid, error) for c in accepted.values()}
+            )
+            sent.down = error
+            return sent
+        for index, change in accepted.items():
+            outcome = _operation_outcome(change, operations.get(index), uuid)
+            if outcome is None:
+                sent.stored.append(change)
+            else:
+                sent.outcomes[change.sku] = outcome
+        return sent
 
-    def _write_sources(self, changes: Sequence[DesiredChange]) -> list[ItemOutcome]:
-        outcomes: list[ItemOutcome] = []
-        deferred: TemporaryError | None = None
-        for start in range(0, len(changes), SOURCE_BATCH):
-            batch = changes[start : start + SOURCE_BATCH]
-            if deferred is None:
-                try:
-                    outcomes.extend(self._write_source_batch(batch))
-                    continue
-                except TemporaryError as error:
-                    deferred = error
-            outcomes.extend(_deferred(change.sku, deferred) for change in batch)
-        return outcomes
+    def _queue_bulk(
+        self, writes: Sequence[_Write], sent: _Sent
+    ) -> Mapping[str, Any] | None:
+        """The bulk request's reply; ``None`` when it was refused or failed."""
+        body = [write.bulk_entry() for write in writes]
+        try:
+            reply: Mapping[str, Any] = self._call(
+                "PUT", BULK_STOCK_PATH, json=body, what="bulk write", bulk=True
+            )
+            return reply
+        except ItemRefused as refusal:
+            sent.outcomes = {
+                w.change.sku: _refused(w.change.sku, refusal) for w in writes
+            }
+        except TemporaryError as error:
+            sent.outcomes = {
+                w.change.sku: _deferred(w.change.sku, error) for w in writes
+            }
+            sent.down = error
+        return None
 
-    def _write_source_batch(self, batch: Sequence[DesiredChange]) -> list[ItemOutcome]:
+    def _accepted(
+        self, writes: Sequence[_Write], reply: Mapping[str, Any], sent: _Sent
+    ) -> dict[int, DesiredChange]:
+        """Items Magento queued, by operation id; the rejected get outcomes."""
+        statuses = {
+            int(item["id"]): item
+            for item in reply.get("request_items") or []
+            if isinstance(item, dict) and "id" in item
+        }
+        accepted: dict[int, DesiredChange] = {}
+        for index, write in enumerate(writes):
+            item = statuses.get(index) or {}
+            if item.get("status") == "accepted":
+                accepted[index] = write.change
+            else:
+                message = str(item.get("error_message") or "not queued by Magento")
+                sent.outcomes[write.change.sku] = ItemOutcome(
+                    write.change.sku, Outcome.REFUSED, "rejected", message
+                )
+        return accepted
+
+    def _poll_bulk(self, uuid: str, count: int) -> dict[int, Mapping[str, Any]]:
+        """The bulk's operations by id, polled until none is open (or time is up)."""
+        operations: dict[int, Mapping[str, Any]] = {}
+        for attempt in range(self._bulk_poll.attempts):
+            self._clock.sleep(self._bulk_poll.delay(attempt))
+            path = f"/bulk/{_segment(uuid)}/status"
+            status = self._call("GET", path, what=f"bulk status {uuid}")
+            operations = {
+                int(operation["id"]): operation
+                for operation in status.get("operations_list") or []
+                if isinstance(operation, dict) and "id" in operation
+            }
+            still_open = count - sum(
+                1 for op in operations.values() if op.get("status") != OPEN
+            )
+            log.debug(
+                "event=magento.bulk_status store=%s bulk=%s poll=%d open=%d",
+                self.store,
+                uuid,
+                attempt + 1,
+                still_open,
+            )
+            if still_open == 0:
+                return operations
+        log.warning(
+            "event=magento.bulk_open store=%s bulk=%s polls=%d next=deferred",
+            self.store,
+            uuid,
+            self._bulk_poll.attempts,
+        )
+        return operations
+
+    def _read_back(
+        self, stored: Sequence[DesiredChange]
+    ) -> tuple[dict[str, ItemOutcome], TemporaryError | None]:
+        """``APPLIED`` or ``FAILED`` for every item Magento said it stored."""
+        if not stored:
+            return {}, None
+        try:
+            after = self._stock_values([change.ref for change in stored])
+        except TemporaryError as error:
+            return {c.sku: _unconfirmed(c.sku, error) for c in stored}, error
+        return {c.sku: _verified(c, after.get(c.ref.casefold())) for c in stored}, None
+
+    # --- writing, MSI source items ------------------------------------------
+
+    def _write_source_batch(self, batch: Sequence[DesiredChange]) -> _Batch:
         current = self._source_values([change.ref for change in batch])
         outcomes: dict[str, ItemOutcome] = {}
         to_write: list[DesiredChange] = []
@@ -260,8 +471,10 @@ class MagentoAdapter:
                 to_write.append(change)
             else:
                 outcomes[change.sku] = outcome
-        outcomes.update(self._post_source_items(to_write))
-        return [outcomes[change.sku] for change in batch]
+
+        sent = self._post_source_items(to_write)
+        outcomes.update(sent.outcomes)
+        return _Batch([outcomes[change.sku] for change in batch], sent.down)
 
     def _source_precheck(
         self, change: DesiredChange, current: _Current | None
@@ -276,34 +489,42 @@ class MagentoAdapter:
             return ItemOutcome(change.sku, Outcome.REFUSED, "unsupported", message)
         return None
 
-    def _post_source_items(
-        self, changes: Sequence[DesiredChange]
-    ) -> dict[str, ItemOutcome]:
+    def _post_source_items(self, changes: Sequence[DesiredChange]) -> _Sent:
+        """One save for the batch; ``APPLIED`` on 200 (see the module docstring)."""
+        sent = _Sent()
         if not changes:
-            return {}
+            return sent
         body = {"sourceItems": [self._source_body(change) for change in changes]}
         try:
             self._call("POST", "/inventory/source-items", json=body, what="write batch")
         except ItemRefused as refusal:
             if len(changes) == 1:
-                return {changes[0].sku: _refused(changes[0].sku, refusal)}
+                sent.outcomes[changes[0].sku] = _refused(changes[0].sku, refusal)
+                return sent
             return self._post_one_by_one(changes)
-        after = self._source_values([change.ref for change in changes])
-        return {c.sku: _verified(c, after.get(c.ref.casefold())) for c in changes}
+        except TemporaryError as error:
+            sent.outcomes = {c.sku: _deferred(c.sku, error) for c in changes}
+            sent.down = error
+            return sent
+        sent.outcomes = {c.sku: _applied(c) for c in changes}
+        return sent
 
-    def _post_one_by_one(
-        self, changes: Sequence[DesiredChange]
-    ) -> dict[str, ItemOutcome]:
+    def _post_one_by_one(self, changes: Sequence[DesiredChange]) -> _Sent:
         """A batch refused as a whole: each item alone, for its own outcome."""
         log.info(
             "event=magento.batch_refused store=%s sku_count=%d next=item_by_item",
             self.store,
             len(changes),
         )
-        outcomes: dict[str, ItemOutcome] = {}
+        sent = _Sent()
         for change in changes:
-            outcomes.update(self._post_source_items([change]))
-        return outcomes
+            if sent.down is not None:
+                sent.outcomes[change.sku] = _deferred(change.sku, sent.down)
+                continue
+            alone = self._post_source_items([change])
+            sent.outcomes.update(alone.outcomes)
+            sent.down = alone.down
+        return sent
 
     def _source_body(self, change: DesiredChange) -> dict[str, Any]:
         quantity = change.quantity or 0
@@ -331,11 +552,18 @@ class MagentoAdapter:
 
     # --- transport ----------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, what: str, **options: Any) -> Any:
-        """One request with retries; returns the parsed JSON body."""
+    def _call(
+        self, method: str, path: str, *, what: str, bulk: bool = False, **options: Any
+    ) -> Any:
+        """One request with retries; returns the parsed JSON body.
+
+        ``bulk`` sends it below the asynchronous bulk prefix
+        (``/rest/{store_code}/async/bulk/V1``) instead of ``/rest/{store_code}/V1``.
+        """
+        prefix = self._bulk_prefix if bulk else self._prefix
 
         def attempt() -> Any:
-            return self._send(method, self._prefix + path, **options)
+            return self._send(method, prefix + path, **options)
 
         return with_retries(
             attempt,
@@ -459,6 +687,42 @@ def _with_quantity(sku: str, managed: bool, raw: Any, in_stock: bool) -> Channel
     return ChannelItem(sku, sku, managed, int(quantity), in_stock)
 
 
+def _legacy_precheck(
+    change: DesiredChange, current: _Current | None
+) -> _Write | ItemOutcome:
+    """The write to send, or why the item is left alone."""
+    if current is None:
+        message = "not found on the channel when re-read before writing; not written"
+        return ItemOutcome(change.sku, Outcome.REFUSED, "not_found", message)
+    if _moved(change, current):
+        return _stale(change.sku, current)
+    quantity = current.quantity if change.quantity is None else change.quantity
+    return _Write(change, quantity)
+
+
+def _operation_outcome(
+    change: DesiredChange, operation: Mapping[str, Any] | None, uuid: str
+) -> ItemOutcome | None:
+    """A bulk operation's outcome; ``None`` when complete (to be read back)."""
+    status = operation.get("status") if operation is not None else None
+    if status == COMPLETE:
+        return None
+    text = str((operation or {}).get("result_message") or "")
+    if status in (FAILED, REJECTED):
+        code = str((operation or {}).get("error_code") or "")
+        fallback = "failed" if status == FAILED else "rejected"
+        message = text or f"bulk operation {fallback} without a message"
+        return ItemOutcome(change.sku, Outcome.REFUSED, code or fallback, message)
+    if status == RETRIABLY_FAILED:
+        message = f"bulk {uuid}: retriably failed: {text or 'no message'}"
+        return ItemOutcome(change.sku, Outcome.DEFERRED, "retriable", message)
+    message = (
+        f"bulk {uuid}: still queued after every status poll; is Magento's "
+        f"consumer (async.operations.all) running?"
+    )
+    return ItemOutcome(change.sku, Outcome.DEFERRED, "open", message)
+
+
 def _moved(change: DesiredChange, current: _Current) -> bool:
     if current.managed != change.expected_managed:
         return True
@@ -491,6 +755,20 @@ def _verified(change: DesiredChange, after: _Current | None) -> ItemOutcome:
     return ItemOutcome(
         change.sku, Outcome.FAILED, message=message, quantity_after=int(after.quantity)
     )
+
+
+def _applied(change: DesiredChange) -> ItemOutcome:
+    return ItemOutcome(change.sku, Outcome.APPLIED, quantity_after=change.quantity)
+
+
+def _unconfirmed(sku: str, error: TemporaryError) -> ItemOutcome:
+    message = f"written, but reading back failed after every retry: {error}"
+    return ItemOutcome(sku, Outcome.DEFERRED, type(error).__name__, message)
+
+
+def _unpolled(sku: str, uuid: str, error: TemporaryError) -> ItemOutcome:
+    message = f"queued in bulk {uuid}, but its status could not be read: {error}"
+    return ItemOutcome(sku, Outcome.DEFERRED, type(error).__name__, message)
 
 
 def _refused(sku: str, refusal: ItemRefused) -> ItemOutcome:

@@ -16,7 +16,17 @@ inventory sync (channel-apis.md sections 2 and 4):
 - saving a default-source item writes the legacy stock item and the other way
   round (the InventoryCatalog plugins);
 - errors come as ``{"message": "... %1 ...", "parameters": ...}``;
-- an optional request rate limit answers 429 with ``Retry-After``.
+- an optional request rate limit answers 429 with ``Retry-After``;
+- the asynchronous bulk stock-item endpoint
+  (``PUT /rest/{store_code}/async/bulk/V1/products/bySku/stockItems/byItemId``)
+  queues one operation per array entry, rejecting malformed entries at once,
+  and ``GET /V1/bulk/{uuid}/status`` reports them; a "consumer" applies the
+  queued operations right away or after ``bulk_consumer_polls`` status polls
+  (``None``: no consumer runs, they stay open). An operation that fails is
+  status 3 with the error text as ``result_message``.
+
+Bulks live in memory only: a restart of the emulator forgets them, as a
+Magento without its queue would.
 
 State is seeded from a Magento catalog export CSV and saved as one JSON file.
 """
@@ -24,6 +34,7 @@ State is seeded from a Magento catalog export CSV and saved as one JSON file.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import math
@@ -31,8 +42,10 @@ import os
 import random
 import re
 import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -52,6 +65,13 @@ NO_QTY_TYPES = frozenset({"configurable", "bundle", "grouped"})
 _ROUTE = re.compile(r"^/rest/(?P<store_code>[^/]+)/V1/(?P<rest>.*)$")
 _STOCK_ITEM = re.compile(r"^stockItems/(?P<sku>[^/]+)$")
 _PRODUCT_STOCK = re.compile(r"^products/(?P<sku>[^/]+)/stockItems/(?P<item>[^/]+)$")
+_ASYNC_BULK = re.compile(r"^/rest/(?P<store_code>[^/]+)/async/bulk/V1/(?P<rest>.*)$")
+_BULK_STOCK = "products/bySku/stockItems/byItemId"
+_BULK_STATUS = re.compile(r"^bulk/(?P<uuid>[^/]+)/status$")
+_BULK_TOPIC = (
+    "async.magento.cataloginventory.api.stockregistryinterface.updatestockitembysku.put"
+)
+COMPLETE, RETRIABLY_FAILED, FAILED, OPEN = 1, 2, 3, 4
 _CRITERIA = re.compile(r"^searchCriteria((?:\[[^\]]*\])+)$")
 
 
@@ -80,6 +100,28 @@ class SourceItem:
     status: int
 
 
+@dataclass
+class BulkOperation:
+    """One queued stock-item save of a bulk; ``id`` is its request index."""
+
+    id: int
+    sku: str
+    stock_item: dict[str, Any]
+    status: int = OPEN
+    result_message: str = ""
+    error_code: int = 0
+
+
+@dataclass
+class Bulk:
+    """An accepted bulk request and how often its status was polled."""
+
+    uuid: str
+    start_time: str
+    operations: list[BulkOperation]
+    polls: int = 0
+
+
 class MagentoError(Exception):
     """An error reply, in Magento's body shape."""
 
@@ -90,6 +132,18 @@ class MagentoError(Exception):
         if parameters is not None:
             self.body["parameters"] = parameters
 
+    def rendered(self) -> str:
+        """The message with its placeholders filled, as a consumer logs it."""
+        parameters = self.body.get("parameters")
+        text = str(self.body["message"])
+        if isinstance(parameters, dict):
+            named = {str(k): str(v) for k, v in parameters.items()}
+        elif isinstance(parameters, list):
+            named = {str(i + 1): str(v) for i, v in enumerate(parameters)}
+        else:
+            named = {}
+        return re.sub(r"%(\w+)", lambda m: named.get(m[1], m[0]), text)
+
 
 class MagentoEmulator(EmulatorBase):
     """An in-memory Magento 2 instance serving the inventory REST endpoints.
@@ -97,6 +151,10 @@ class MagentoEmulator(EmulatorBase):
     ``rate_limit`` is the number of requests answered per ``rate_window``
     seconds (``None``: no limit); past it, 429 with ``Retry-After``.
     ``token`` set makes every request without that Bearer token a 401.
+    ``bulk_consumer_polls`` is how many status polls a bulk stays open before
+    the consumer applies it (0: applied when accepted; ``None``: never).
+    ``retriable_failures`` maps a SKU to the message its next bulk operation
+    fails with as retriable (status 2), as a lock wait timeout would.
     """
 
     kind = "magento"
@@ -111,8 +169,12 @@ class MagentoEmulator(EmulatorBase):
         rate_window: float = 1.0,
         token: str | None = None,
         clock: Clock | None = None,
+        bulk_consumer_polls: int | None = 0,
     ) -> None:
         super().__init__(name)
+        self.bulk_consumer_polls = bulk_consumer_polls
+        self.bulks: dict[str, Bulk] = {}
+        self.retriable_failures: dict[str, str] = {}
         self.manage_stock_default = manage_stock_default
         self.sources = tuple(sources)
         self.rate_limit = rate_limit
@@ -312,6 +374,11 @@ class MagentoEmulator(EmulatorBase):
             return _json(self._stock_item_reply(self._read_item(found["sku"])))
         if method == "PUT" and (found := _PRODUCT_STOCK.match(rest)):
             return _json(self._put_stock_item(found["sku"], _body(request)))
+        if method == "GET" and (found := _BULK_STATUS.match(rest)):
+            return _json(self._bulk_status(unquote(found["uuid"])))
+        bulk = _ASYNC_BULK.match(path)
+        if method == "PUT" and bulk and bulk["rest"] == _BULK_STOCK:
+            return _json(self._accept_bulk(_body(request)))
         raise MagentoError(404, "Request does not match any route.")
 
     # --- legacy stock items --------------------------------------------------
@@ -344,14 +411,11 @@ class MagentoEmulator(EmulatorBase):
 
     def _put_stock_item(self, raw_sku: str, body: Any) -> int:
         item = self._read_item(raw_sku)
+        changes = _stock_item_of(body)
+        return self._save_stock_item(item, changes)
+
+    def _save_stock_item(self, item: StockItem, changes: Mapping[str, Any]) -> int:
         self._refuse_if_faulted(item.sku)
-        changes = body.get("stockItem") if isinstance(body, dict) else None
-        if not isinstance(changes, dict):
-            raise MagentoError(
-                400,
-                '"%fieldName" is required. Enter and try again.',
-                {"fieldName": "stockItem"},
-            )
         self._merge_stock_item(item, changes)
         self._couple_to_source(item)
         return item.product_id
@@ -377,18 +441,111 @@ class MagentoEmulator(EmulatorBase):
         status = int(item.is_in_stock)
         self.source_items[key] = SourceItem(item.sku, DEFAULT_SOURCE, item.qty, status)
 
+    # --- asynchronous bulk -------------------------------------------------------
+
+    def _accept_bulk(self, body: Any) -> dict[str, Any]:
+        """Queue one operation per well-formed entry; reject the others."""
+        if not isinstance(body, list):
+            raise MagentoError(400, "Request body is not an array of requests.")
+        bulk = Bulk(str(uuid.UUID(int=len(self.bulks) + 1, version=4)), self._now(), [])
+        replies = [self._queue(bulk, index, entry) for index, entry in enumerate(body)]
+        self.bulks[bulk.uuid] = bulk
+        if self.bulk_consumer_polls == 0:
+            self._consume(bulk)
+        errors = any(reply["status"] == "rejected" for reply in replies)
+        return {"bulk_uuid": bulk.uuid, "request_items": replies, "errors": errors}
+
+    def _queue(self, bulk: Bulk, index: int, entry: Any) -> dict[str, Any]:
+        data_hash = hashlib.sha256(json.dumps(entry).encode()).hexdigest()
+        try:
+            sku, changes = _bulk_entry(entry)
+        except MagentoError as error:
+            return {
+                "id": index,
+                "data_hash": data_hash,
+                "status": "rejected",
+                "error_message": error.rendered(),
+                "error_code": 0,
+            }
+        bulk.operations.append(BulkOperation(index, sku, changes))
+        return {"id": index, "data_hash": data_hash, "status": "accepted"}
+
+    def _bulk_status(self, bulk_uuid: str) -> dict[str, Any]:
+        bulk = self.bulks.get(bulk_uuid)
+        if bulk is None:
+            raise MagentoError(
+                400, "Bulk uuid %bulkUuid not exist", {"bulkUuid": bulk_uuid}
+            )
+        bulk.polls += 1
+        consumer = self.bulk_consumer_polls
+        if consumer is not None and bulk.polls > consumer:
+            self._consume(bulk)
+        return {
+            "operations_list": [
+                {
+                    "id": op.id,
+                    "status": op.status,
+                    "result_message": op.result_message,
+                    "error_code": op.error_code,
+                }
+                for op in bulk.operations
+            ],
+            "bulk_id": bulk.uuid,
+            "description": f"Topic {_BULK_TOPIC}",
+            "operation_count": len(bulk.operations),
+            "start_time": bulk.start_time,
+            "user_id": 1,
+            "user_type": 2,
+        }
+
+    def _consume(self, bulk: Bulk) -> None:
+        """The queue consumer: apply every open operation, in order."""
+        for operation in bulk.operations:
+            if operation.status == OPEN:
+                self._apply_operation(operation)
+
+    def _apply_operation(self, operation: BulkOperation) -> None:
+        retriable = self._take_retriable(operation.sku)
+        if retriable is not None:
+            operation.status, operation.result_message = RETRIABLY_FAILED, retriable
+            return
+        try:
+            item = self._item(operation.sku)
+            self._land_concurrent_sale(item)
+            self._save_stock_item(item, operation.stock_item)
+        except MagentoError as error:
+            operation.status, operation.result_message = FAILED, error.rendered()
+            operation.error_code = error.status if error.status in (400, 422) else 0
+            return
+        operation.status, operation.result_message = COMPLETE, ""
+
+    def _take_retriable(self, sku: str) -> str | None:
+        for faulted in list(self.retriable_failures):
+            if faulted.casefold() == sku.casefold():
+                return self.retriable_failures.pop(faulted)
+        return None
+
+    def _now(self) -> str:
+        """The emulator clock's reading as Magento's ``start_time`` text."""
+        moment = datetime.fromtimestamp(self.clock.monotonic(), tz=UTC)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+
     # --- MSI source items -------------------------------------------------------
 
     def _search_source_items(self, criteria: Criteria) -> dict[str, Any]:
-        rows = [_source_item_reply(item) for item in self.source_items.values()]
-        rows = criteria.filtered(rows)
+        def rows() -> list[dict[str, Any]]:
+            return [_source_item_reply(item) for item in self.source_items.values()]
+
+        self._land_sales_searched(criteria, rows())
+        return criteria.page(criteria.filtered(rows()), shuffle_seed=len(self.requests))
+
+    def _land_sales_searched(
+        self, criteria: Criteria, rows: list[dict[str, Any]]
+    ) -> None:
+        """A search by SKU (a re-read before a write) lands armed sales first."""
         if criteria.touches_skus():
-            for row in rows:
+            for row in criteria.filtered(rows):
                 self._land_concurrent_sale(self._item(row["sku"]))
-            rows = criteria.filtered(
-                [_source_item_reply(item) for item in self.source_items.values()]
-            )
-        return criteria.page(rows, shuffle_seed=len(self.requests))
 
     def _save_source_items(self, body: Any) -> list[Any]:
         entries = body.get("sourceItems") if isinstance(body, dict) else None
@@ -436,8 +593,11 @@ class MagentoEmulator(EmulatorBase):
     # --- products search -----------------------------------------------------
 
     def _search_products(self, criteria: Criteria) -> dict[str, Any]:
-        rows = [self._product_reply(item) for item in self.items.values()]
-        return criteria.page(criteria.filtered(rows), shuffle_seed=len(self.requests))
+        def rows() -> list[dict[str, Any]]:
+            return [self._product_reply(item) for item in self.items.values()]
+
+        self._land_sales_searched(criteria, rows())
+        return criteria.page(criteria.filtered(rows()), shuffle_seed=len(self.requests))
 
     def _product_reply(self, item: StockItem) -> dict[str, Any]:
         return {
@@ -614,6 +774,32 @@ def _body(request: httpx.Request) -> Any:
         return json.loads(request.content or b"null")
     except ValueError as error:
         raise MagentoError(400, "Decoding error: %1", [str(error)]) from error
+
+
+def _stock_item_of(body: Any) -> dict[str, Any]:
+    changes = body.get("stockItem") if isinstance(body, dict) else None
+    if not isinstance(changes, dict):
+        raise MagentoError(
+            400,
+            '"%fieldName" is required. Enter and try again.',
+            {"fieldName": "stockItem"},
+        )
+    return changes
+
+
+def _bulk_entry(entry: Any) -> tuple[str, dict[str, Any]]:
+    """A bulk entry's SKU and stock item, checked as Magento's input resolver does."""
+    sku = entry.get("productSku") if isinstance(entry, dict) else None
+    if not isinstance(sku, str) or not sku.strip():
+        raise MagentoError(
+            400,
+            '"%fieldName" is required. Enter and try again.',
+            {"fieldName": "productSku"},
+        )
+    changes = _stock_item_of(entry)
+    if "qty" in changes:
+        _quantity(changes["qty"], "qty")
+    return sku, changes
 
 
 def _json(payload: Any) -> httpx.Response:

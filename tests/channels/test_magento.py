@@ -83,6 +83,12 @@ def get(path: str, query: tuple[tuple[str, str], ...] = ()) -> ReceivedRequest:
     return ReceivedRequest("GET", LEGACY + path, query, None)
 
 
+def search(skus: list[str]) -> ReceivedRequest:
+    """The product search a write re-reads (and reads back) its batch with."""
+    wanted = (("sku", ",".join(sorted(skus)), "in"),)
+    return get("/products", page_query(1, filters=wanted))
+
+
 def put_stock(sku_segment: str, managed: bool, qty: int) -> ReceivedRequest:
     body = {
         "stockItem": {
@@ -208,16 +214,12 @@ def test_batch_with_two_refusals_applies_the_rest_and_retries_none() -> None:
         ItemOutcome("SKU-00004", Outcome.APPLIED, quantity_after=3),
     ]
     assert emulator.requests == [
-        get("/stockItems/SKU-00001"),
+        search([change.sku for change in changes]),
         put_stock("SKU-00001", True, 3),
-        get("/stockItems/SKU-00001"),
-        get("/stockItems/SKU-00002"),
         put_stock("SKU-00002", True, 3),
-        get("/stockItems/SKU-00003"),
         put_stock("SKU-00003", True, 3),
-        get("/stockItems/SKU-00004"),
         put_stock("SKU-00004", True, 3),
-        get("/stockItems/SKU-00004"),
+        search(["SKU-00001", "SKU-00004"]),
     ]
     assert emulator.stock() == {
         "SKU-00001": 3,
@@ -255,7 +257,7 @@ def test_a_value_moved_since_the_read_is_stale_and_not_overwritten(sell) -> None
             quantity_after=8,
         )
     ]
-    assert emulator.requests == [get("/stockItems/SKU-00001")]
+    assert emulator.requests == [search(["SKU-00001"])]
     assert emulator.quantity("SKU-00001") == 8
 
 
@@ -278,9 +280,9 @@ def test_a_200_that_stored_nothing_is_found_by_reading_back() -> None:
         )
     ]
     assert emulator.requests == [
-        get("/stockItems/CFG-1"),
+        search(["CFG-1"]),
         put_stock("CFG-1", True, 5),
-        get("/stockItems/CFG-1"),
+        search(["CFG-1"]),
     ]
 
 
@@ -293,9 +295,9 @@ def test_skus_with_reserved_characters_are_url_encoded() -> None:
     segment = "AB%2F12%20X%23%3F%25"
     assert [o.outcome for o in outcomes] == [Outcome.APPLIED]
     assert emulator.requests == [
-        get(f"/stockItems/{segment}"),
+        search(["AB/12 X#?%"]),
         put_stock(segment, True, 2),
-        get(f"/stockItems/{segment}"),
+        search(["AB/12 X#?%"]),
     ]
 
 
@@ -351,17 +353,27 @@ def test_error_bodies_are_substituted(body: object, text: str) -> None:
     assert render_error(body) == text
 
 
-def test_unknown_sku_is_refused_with_magentos_message() -> None:
-    emulator = MagentoEmulator("eu")
+def test_a_sku_the_re_read_misses_is_refused_and_never_written() -> None:
+    emulator = catalog(1)
 
-    outcomes = adapter_for(emulator).write([change("GONE-1", 1, 0)])
+    outcomes = adapter_for(emulator).write(
+        [change("GONE-1", 1, 0), change("SKU-00001", 4, 10)]
+    )
 
     assert outcomes == [
         ItemOutcome(
-            "GONE-1", Outcome.REFUSED, "404", 'Product with SKU "GONE-1" does not exist'
-        )
+            "GONE-1",
+            Outcome.REFUSED,
+            "not_found",
+            "not found on the channel when re-read before writing; not written",
+        ),
+        ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
     ]
-    assert emulator.requests == [get("/stockItems/GONE-1")]
+    assert emulator.requests == [
+        search(["GONE-1", "SKU-00001"]),
+        put_stock("SKU-00001", True, 4),
+        search(["SKU-00001"]),
+    ]
 
 
 def test_401_refuses_the_whole_store_without_showing_the_token() -> None:
@@ -423,7 +435,7 @@ def test_a_store_down_after_every_retry_defers_every_item() -> None:
         ("SKU-00002", Outcome.DEFERRED, "ChannelUnavailable"),
     ]
     assert clock.waits == list(Backoff().delays)
-    assert emulator.requests == [get("/stockItems/SKU-00001")] * 6
+    assert emulator.requests == [search(["SKU-00001", "SKU-00002"])] * 6
     assert emulator.stock() == {"SKU-00001": 10, "SKU-00002": 10}
 
 
@@ -465,7 +477,7 @@ def test_msi_write_of_600_goes_in_batches_of_250_250_100() -> None:
     batches = [skus[0:250], skus[250:500], skus[500:600]]
     expected: list[ReceivedRequest] = []
     for batch in batches:
-        expected += [source_check(batch), source_post(batch, 4), source_check(batch)]
+        expected += [source_check(batch), source_post(batch, 4)]
     assert emulator.requests == expected
     assert {o.outcome for o in outcomes} == {Outcome.APPLIED}
     assert len(outcomes) == 600
@@ -492,8 +504,6 @@ def test_msi_batch_refused_as_a_whole_is_written_item_by_item() -> None:
         source_check(skus),
         source_post(skus, 4),
         source_post(["SKU-00001"], 4),
-        source_check(["SKU-00001"]),
         source_post(["SKU-00002"], 4),
         source_post(["SKU-00003"], 4),
-        source_check(["SKU-00003"]),
     ]
