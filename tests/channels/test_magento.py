@@ -5,6 +5,8 @@ Each test asserts the whole list of requests the emulator received.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import httpx
 import pytest
 
@@ -32,6 +34,7 @@ def adapter_for(
     token: str | None = None,
     clock: FakeClock | None = None,
     manage_stock_default: bool = True,
+    bulk: bool = False,
 ) -> MagentoAdapter:
     channel = MagentoChannel(
         endpoint="sandbox://eu",
@@ -39,6 +42,7 @@ def adapter_for(
         source=source,
         token_env=None,
         manage_stock_default=manage_stock_default,
+        bulk=bulk,
     )
     client = httpx.Client(
         base_url="http://eu.sandbox.invalid", transport=transport_for(emulator)
@@ -507,3 +511,154 @@ def test_msi_batch_refused_as_a_whole_is_written_item_by_item() -> None:
         source_post(["SKU-00002"], 4),
         source_post(["SKU-00003"], 4),
     ]
+
+
+# --- writing, legacy through the asynchronous bulk endpoint ------------------------
+
+BULK = "/rest/all/async/bulk/V1/products/bySku/stockItems/byItemId"
+
+
+def bulk_put(skus: list[str], qty: int) -> ReceivedRequest:
+    body = [
+        {
+            "productSku": sku,
+            "itemId": "1",
+            "stockItem": {
+                "use_config_manage_stock": False,
+                "manage_stock": True,
+                "qty": qty,
+                "is_in_stock": qty > 0,
+            },
+        }
+        for sku in skus
+    ]
+    return ReceivedRequest("PUT", BULK, (), body)
+
+
+def bulk_status(number: int) -> ReceivedRequest:
+    uuid = str(UUID(int=number, version=4))
+    return ReceivedRequest("GET", f"{LEGACY}/bulk/{uuid}/status", (), None)
+
+
+def test_bulk_write_of_600_costs_four_calls_per_batch() -> None:
+    clock = FakeClock()
+    emulator = catalog(600)
+    skus = [f"SKU-{n:05d}" for n in range(1, 601)]
+
+    outcomes = adapter_for(emulator, bulk=True, clock=clock).write(
+        [change(sku, 4, 10) for sku in skus]
+    )
+
+    expected: list[ReceivedRequest] = []
+    for number, batch in enumerate([skus[0:250], skus[250:500], skus[500:]], 1):
+        expected += [search(batch), bulk_put(batch, 4), bulk_status(number)]
+        expected += [search(batch)]
+    assert emulator.requests == expected
+    assert outcomes == [
+        ItemOutcome(sku, Outcome.APPLIED, quantity_after=4) for sku in skus
+    ]
+    assert clock.waits == [0.5, 0.5, 0.5]
+    assert set(emulator.stock().values()) == {4}
+
+
+def test_bulk_operations_failed_or_stored_nothing_get_their_own_outcome() -> None:
+    emulator = catalog(3)
+    emulator.add_product("CFG-1", type_id="configurable")
+    emulator.faults.refusals = {"SKU-00002": ("422", "Stock of %sku is frozen")}
+    emulator.retriable_failures = {"SKU-00003": "Lock wait timeout exceeded"}
+    changes = [change(sku, 4, 10) for sku in ("SKU-00001", "SKU-00002")]
+    changes += [change("SKU-00003", 4, 10), change("CFG-1", 4, 0)]
+
+    outcomes = adapter_for(emulator, bulk=True).write(changes)
+
+    assert outcomes == [
+        ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
+        ItemOutcome(
+            "SKU-00002", Outcome.REFUSED, "422", "Stock of SKU-00002 is frozen"
+        ),
+        ItemOutcome(
+            "SKU-00003",
+            Outcome.DEFERRED,
+            "retriable",
+            f"bulk {UUID(int=1, version=4)}: retriably failed: "
+            "Lock wait timeout exceeded",
+        ),
+        ItemOutcome(
+            "CFG-1",
+            Outcome.FAILED,
+            message=(
+                "Magento answered 200 but stored nothing: reading back gives qty 0, "
+                "managed true (a product without its own quantity, or stock "
+                "unmanaged by config)"
+            ),
+            quantity_after=0,
+        ),
+    ]
+    assert emulator.requests[-1] == search(["CFG-1", "SKU-00001"])
+    assert emulator.stock() == {
+        "SKU-00001": 4,
+        "SKU-00002": 10,
+        "SKU-00003": 10,
+        "CFG-1": 0,
+    }
+
+
+def test_bulk_waits_for_a_slow_consumer_on_the_poll_schedule() -> None:
+    clock = FakeClock()
+    emulator = catalog(2, bulk_consumer_polls=2)
+    changes = [change("SKU-00001", 4, 10), change("SKU-00002", 5, 10)]
+
+    outcomes = adapter_for(emulator, bulk=True, clock=clock).write(changes)
+
+    assert [o.outcome for o in outcomes] == [Outcome.APPLIED, Outcome.APPLIED]
+    assert clock.waits == [0.5, 1.0, 2.0]
+    assert [r.method for r in emulator.requests] == ["GET", "PUT"] + ["GET"] * 4
+    assert emulator.requests[2:5] == [bulk_status(1)] * 3
+
+
+def test_bulk_without_a_consumer_is_deferred_after_the_last_poll() -> None:
+    clock = FakeClock()
+    emulator = catalog(1, bulk_consumer_polls=None)
+    poll = Backoff(delays=(1.0, 2.0), attempts=3)
+    adapter = adapter_for(emulator, bulk=True, clock=clock)
+    adapter._bulk_poll = poll
+
+    outcomes = adapter.write([change("SKU-00001", 4, 10)])
+
+    assert outcomes == [
+        ItemOutcome(
+            "SKU-00001",
+            Outcome.DEFERRED,
+            "open",
+            f"bulk {UUID(int=1, version=4)}: still queued after every status poll; "
+            "is Magento's consumer (async.operations.all) running?",
+        )
+    ]
+    assert clock.waits == [1.0, 2.0, 2.0]
+    assert emulator.requests == [
+        search(["SKU-00001"]),
+        bulk_put(["SKU-00001"], 4),
+        *[bulk_status(1)] * 3,
+    ]
+    assert emulator.quantity("SKU-00001") == 10
+
+
+def test_bulk_keeps_compare_and_set_and_sends_only_unmoved_items() -> None:
+    emulator = catalog(2)
+    emulator.set_quantity("SKU-00002", 7)
+
+    outcomes = adapter_for(emulator, bulk=True).write(
+        [change("SKU-00001", 4, 10), change("SKU-00002", 4, 10)]
+    )
+
+    assert outcomes == [
+        ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
+        ItemOutcome(
+            "SKU-00002",
+            Outcome.STALE,
+            message="changed on the channel since it was read; not overwritten",
+            quantity_after=7,
+        ),
+    ]
+    assert emulator.requests[1] == bulk_put(["SKU-00001"], 4)
+    assert emulator.quantity("SKU-00002") == 7

@@ -5,6 +5,14 @@ MSI) and are validated with draft-4 JSON Schema against the definitions of
 Adobe Commerce 2.4.7 and 2.4.9. ``required`` is dropped from the stock-item
 definition: it lists 23 fields, yet the server merges partial bodies and the
 schema's ``required`` holds only for responses (channel-apis.md section 3).
+
+The Swagger has no path for the asynchronous bulk endpoint: Magento derives
+it from the synchronous route (channel-apis.md section 2.4), its body being an
+array of the synchronous body with the route parameters as fields. So each
+element of a bulk body is validated against the synchronous PUT's body schema
+extended with ``productSku`` and ``itemId``, typed and required as the PUT's
+path parameters are. The emulator's bulk status reply is validated against
+``asynchronous-operations-data-bulk-operations-status-interface``.
 """
 
 from __future__ import annotations
@@ -50,11 +58,35 @@ def body_validator(version: str, path: str, method: str) -> Any:
     return jsonschema.Draft4Validator(root)
 
 
-def sent_bodies(source: str | None) -> list[tuple[str, str, Any]]:
+def bulk_element_validator(version: str) -> Any:
+    """The PUT's body with its path parameters as fields, as Magento derives it."""
+    path, verb = ENDPOINTS[("PUT", "stockItems")]
+    parameters = swagger(version)["paths"][path][verb]["parameters"]
+    body = next(p["schema"] for p in parameters if p.get("in") == "body")
+    routes = [p for p in parameters if p.get("in") == "path"]
+    element = {
+        **body,
+        "required": [*body["required"], *(p["name"] for p in routes)],
+        "properties": {
+            **body["properties"],
+            **{p["name"]: {"type": p["type"]} for p in routes},
+        },
+    }
+    root = {**element, "definitions": swagger(version)["definitions"]}
+    return jsonschema.Draft4Validator(root)
+
+
+def definition_validator(version: str, name: str) -> Any:
+    document = swagger(version)
+    root = {"$ref": f"#/definitions/{name}", "definitions": document["definitions"]}
+    return jsonschema.Draft4Validator(root)
+
+
+def sent_bodies(source: str | None, bulk: bool = False) -> list[tuple[str, str, Any]]:
     emulator = MagentoEmulator("eu")
     emulator.add_product("A/1", 5)
     emulator.add_product("B-2", 0)
-    channel = MagentoChannel("sandbox://eu", "all", source, token_env=None)
+    channel = MagentoChannel("sandbox://eu", "all", source, token_env=None, bulk=bulk)
     client = httpx.Client(
         base_url="http://eu.invalid", transport=transport_for(emulator)
     )
@@ -113,3 +145,50 @@ def test_the_validator_rejects_malformed_bodies(
     path, verb = ENDPOINTS[key]
 
     assert not body_validator(version, path, verb).is_valid(body)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_bulk_body_element_is_valid(version: str) -> None:
+    bodies = sent_bodies(None, bulk=True)
+
+    elements = [element for _, _, body in bodies for element in body]
+    validator = bulk_element_validator(version)
+    assert [len(body) for _, _, body in bodies] == [2, 1]
+    assert [e.message for el in elements for e in validator.iter_errors(el)] == []
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    "element",
+    [
+        pytest.param({"itemId": "1", "stockItem": {"qty": 1}}, id="no-product-sku"),
+        pytest.param(
+            {"productSku": "A", "itemId": 1, "stockItem": {}}, id="item-id-number"
+        ),
+        pytest.param({"productSku": "A", "itemId": "1"}, id="no-stock-item"),
+    ],
+)
+def test_the_bulk_validator_rejects_malformed_elements(
+    version: str, element: dict[str, Any]
+) -> None:
+    assert not bulk_element_validator(version).is_valid(element)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_emulators_bulk_status_reply_is_valid(version: str) -> None:
+    emulator = MagentoEmulator("eu")
+    emulator.add_product("A-1", 5)
+    entries = [{"productSku": "A-1", "itemId": "1", "stockItem": {"qty": 2}}]
+    url = "http://eu.invalid/rest/all/async/bulk/V1/products/bySku/stockItems/byItemId"
+    uuid = emulator.handle(httpx.Request("PUT", url, json=entries)).json()["bulk_uuid"]
+
+    status = emulator.handle(
+        httpx.Request("GET", f"http://eu.invalid/rest/all/V1/bulk/{uuid}/status")
+    ).json()
+
+    name = "asynchronous-operations-data-bulk-operations-status-interface"
+    validator = definition_validator(version, name)
+    assert [e.message for e in validator.iter_errors(status)] == []
+    assert status["operations_list"] == [
+        {"id": 0, "status": 1, "result_message": "", "error_code": 0}
+    ]

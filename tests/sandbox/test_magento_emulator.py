@@ -206,3 +206,54 @@ def test_rate_limit_answers_429_with_retry_after() -> None:
     assert statuses[1].headers["Retry-After"] == "2"
     assert statuses[1].json() == {"message": "Too many requests. Retry later."}
     assert again.status_code == 200
+
+
+BULK = "/rest/all/async/bulk/V1/products/bySku/stockItems/byItemId"
+
+
+def test_bulk_rejects_malformed_entries_and_fails_unknown_skus_when_consumed() -> None:
+    emulator = MagentoEmulator("eu", bulk_consumer_polls=1)
+    emulator.add_product("A-1", 3)
+    entries = [
+        {"productSku": "A-1", "itemId": "1", "stockItem": {"qty": 8}},
+        {"productSku": "A-1", "itemId": "1", "stockItem": {"qty": "eight"}},
+        {"productSku": "NOPE", "itemId": "1", "stockItem": {"qty": 1}},
+    ]
+    request = httpx.Request("PUT", f"http://eu.invalid{BULK}", json=entries)
+
+    accepted = emulator.handle(request).json()
+    uuid = accepted["bulk_uuid"]
+    polls = [call(emulator, "GET", f"/bulk/{uuid}/status").json() for _ in (1, 2)]
+
+    assert [(i["id"], i["status"]) for i in accepted["request_items"]] == [
+        (0, "accepted"),
+        (1, "rejected"),
+        (2, "accepted"),
+    ]
+    assert accepted["errors"] is True
+    assert accepted["request_items"][1]["error_message"] == (
+        'The "eight" value\'s type is invalid. The "qty" type was expected.'
+    )
+    assert [[op["status"] for op in p["operations_list"]] for p in polls] == [
+        [4, 4],
+        [1, 3],
+    ]
+    assert polls[1]["operations_list"][1] == {
+        "id": 2,
+        "status": 3,
+        "result_message": 'Product with SKU "NOPE" does not exist',
+        "error_code": 0,
+    }
+    assert emulator.quantity("A-1") == 8
+
+
+def test_status_of_an_unknown_bulk_answers_400() -> None:
+    response = call(MagentoEmulator("eu"), "GET", "/bulk/no-such-uuid/status")
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "message": "Bulk uuid %bulkUuid not exist",
+            "parameters": {"bulkUuid": "no-such-uuid"},
+        },
+    )
