@@ -50,6 +50,12 @@ SHOWN = 10
 @click.option("--state", "state_url", help="State store URL (sqlite:///, ...).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--yes", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--allow-mass-change",
+    multiple=True,
+    metavar="STORE",
+    help="Let STORE's push past its guard for this import (repeatable).",
+)
 @format_option
 def import_command(
     file: Path,
@@ -57,6 +63,7 @@ def import_command(
     state_url: str | None,
     dry_run: bool,
     yes: bool,
+    allow_mass_change: tuple[str, ...],
     output_format: str,
 ) -> None:
     """Import hub records from FILE (CSV), then push them where the hub is master.
@@ -88,6 +95,7 @@ def import_command(
         include_manual=True,
         dry_run=dry_run,
         full_read=True,
+        allow_mass_change=allow_mass_change,
         hub_overlay={c.record.sku: c.record for c in records if dry_run},
     )
     _push(config_dir, options, output_format, pushed)

@@ -19,6 +19,7 @@ from reconciler.errors import ChannelConfigError, ConfigInvalid
 from reconciler.policy import Policy, load_policy
 from reconciler.runner import state_dir_of
 from reconciler.sandbox.base import EmulatorBase
+from reconciler.sandbox.magento import MagentoError
 from reconciler.sandbox.registry import (
     EMULATORS,
     open_emulator,
@@ -27,6 +28,7 @@ from reconciler.sandbox.registry import (
     save,
 )
 from reconciler.sandbox.server import LOOPBACK, SandboxServer, serve_in_thread
+from reconciler.sandbox.shopify import ShopifyEmulator
 
 log = logging.getLogger(__name__)
 
@@ -140,14 +142,51 @@ def sell(
         _fail(f"{store!r} is not a sandbox store; sandbox stores: {', '.join(known)}")
 
     state_dir = state_dir_of(state_url or policy.repository.settings.state_url)
-    emulator = cast(Any, _store_emulator(config, Path(config_dir), state_dir))
-    try:
-        before = int(emulator.quantity(sku))
-    except Exception as error:  # each emulator says "no such SKU" its own way
-        _fail(f"store {store}: no single item with SKU {sku!r} ({error})")
-    emulator.set_quantity(sku, before - units)
+    emulator = _store_emulator(config, Path(config_dir), state_dir)
+    before = _quantity(emulator, config, sku)
+
+    _set_quantity(emulator, config, sku, before - units)
     save(emulator, state_dir / "sandbox" / config.name)
     click.echo(f"{store}: sold {units} of {sku}; quantity {before} -> {before - units}")
+
+
+def _quantity(emulator: EmulatorBase, config: StoreConfig, sku: str) -> int:
+    """The SKU's quantity where the store's adapter reads it, or a clear error."""
+    if isinstance(emulator, ShopifyEmulator):
+        return _shop_quantity(emulator, config, sku)
+    try:
+        return int(cast(Any, emulator).quantity(sku))
+    except MagentoError:
+        _fail(f"store {config.name}: no item with SKU {sku!r}")
+
+
+def _shop_quantity(shop: ShopifyEmulator, config: StoreConfig, sku: str) -> int:
+    count = sum(1 for variant in shop.variants.values() if variant.sku == sku)
+    if count == 0:
+        _fail(f"store {config.name}: no item with SKU {sku!r}")
+    if count > 1:
+        _fail(f"store {config.name}: {count} items have SKU {sku!r}; cannot tell which")
+    quantity = shop.quantity(sku, _location(shop, config))
+    if quantity is None:
+        _fail(f"store {config.name}: SKU {sku!r} is not stocked at its location")
+    return quantity
+
+
+def _set_quantity(
+    emulator: EmulatorBase, config: StoreConfig, sku: str, quantity: int
+) -> None:
+    if isinstance(emulator, ShopifyEmulator):
+        emulator.set_quantity(sku, quantity, _location(emulator, config))
+    else:
+        cast(Any, emulator).set_quantity(sku, quantity)
+
+
+def _location(shop: ShopifyEmulator, config: StoreConfig) -> str | None:
+    """The store's location when the shop has one by that name, else the
+    shop's default (a ``gid://`` location or an unknown name: the adapter
+    reports those on the next pass; a sale must not invent a location)."""
+    name = getattr(config.channel, "location", None)
+    return name if name in shop.locations.values() else None
 
 
 def _policy(config_dir: str) -> Policy:

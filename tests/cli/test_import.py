@@ -230,3 +230,71 @@ def test_a_real_process_imports_the_batch(repo: Repo) -> None:
         "MUG-1": 20,
     }
     assert repo.shopify().quantity("TEE-M") == 3
+
+
+def tees_batch(quantities: dict[str, int]) -> str:
+    rows = [f"{sku},{quantity},tees" for sku, quantity in quantities.items()]
+    return "\n".join(["sku,quantity_available,vendor", *rows]) + "\n"
+
+
+HUNDRED = {f"TEE-{n:03}": 10 for n in range(100)}
+
+
+@pytest.fixture
+def hundred(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """100 tees at 10 on both stores and in the hub (a first import)."""
+    monkeypatch.chdir(tmp_path)
+    repo = make_repo(tmp_path, dict.fromkeys(HUNDRED, (10, 10)))
+    first = run(repo, "--yes", batch=tees_batch(HUNDRED))
+    assert first.exit_code == 0, first.stderr
+    return repo
+
+
+def test_guard_weighs_a_batch_against_the_whole_store(hundred: Repo) -> None:
+    batch = dict(list(HUNDRED.items())[:30])
+
+    result = run(hundred, "--yes", batch=tees_batch(dict.fromkeys(batch, 4)))
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    expected = {sku: 4 if sku in batch else 10 for sku in HUNDRED}
+    assert hundred.magento().stock() == expected
+    shop = hundred.shopify()
+    assert {sku: shop.quantity(sku) for sku in HUNDRED} == expected
+
+
+def guard_line(store: str) -> str:
+    return (
+        f"  guard tripped, nothing applied: plan zeroes 40 of 100 managed SKUs "
+        f"(40.0%) on {store}; guard.max_zeroed is 5% in stores/{store}.yaml; "
+        f"raise it or pass --allow-mass-change {store}"
+    )
+
+
+def test_guard_stops_a_batch_that_zeroes_too_much_of_a_store(hundred: Repo) -> None:
+    zeroed = dict.fromkeys(list(HUNDRED)[:40], 0)
+
+    result = run(hundred, "--yes", batch=tees_batch(zeroed))
+
+    assert result.exit_code == 1
+    tripped = [line for line in result.stdout.splitlines() if "guard tripped" in line]
+    assert tripped == [guard_line("magento-eu"), guard_line("shopify-us")]
+    assert hundred.magento().stock() == HUNDRED
+    shop = hundred.shopify()
+    assert {sku: shop.quantity(sku) for sku in HUNDRED} == HUNDRED
+
+
+def test_allow_mass_change_lets_one_store_past_its_guard(hundred: Repo) -> None:
+    zeroed = dict.fromkeys(list(HUNDRED)[:40], 0)
+
+    result = run(
+        hundred,
+        "--yes",
+        "--allow-mass-change",
+        "magento-eu",
+        batch=tees_batch(zeroed),
+    )
+
+    assert result.exit_code == 1
+    assert hundred.magento().stock() == HUNDRED | zeroed
+    shop = hundred.shopify()
+    assert {sku: shop.quantity(sku) for sku in HUNDRED} == HUNDRED

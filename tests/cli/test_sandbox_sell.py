@@ -1,0 +1,143 @@
+"""``reconcile sandbox sell``: a shopper's sale on an embedded store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+from tests.cli import Repo, make_repo
+
+BATCH = "sku,quantity_available,vendor\nTEE-S,8,tees\nTEE-M,6,tees\n"
+SERVED_STORE = """\
+store: magento-served
+channel:
+  type: magento
+  base_url: http://127.0.0.1:9
+  token: ${MAGENTO_SERVED_TOKEN}
+  store_code: all
+inventory:
+  direction: hub_to_channel
+  mode: automatic
+  interval: 5m
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """Both stores and the hub hold TEE-S at 8 (an import pushed it)."""
+    monkeypatch.chdir(tmp_path)
+    repo = make_repo(tmp_path)
+    path = repo.write("batch.csv", BATCH)
+    imported = CliRunner().invoke(main, ["import", str(path), *repo.args(), "--yes"])
+    assert imported.exit_code == 0, imported.stderr
+    return repo
+
+
+def sell(repo: Repo, *args: str) -> Result:
+    return CliRunner().invoke(main, ["sandbox", "sell", *args, *repo.args()])
+
+
+def sell_in_process(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", "sandbox", "sell", *args, *repo.args()],
+        capture_output=True,
+        text=True,
+        cwd=repo.root,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("store", "quantity"),
+    [
+        pytest.param(
+            "shopify-us", lambda r: r.shopify().quantity("TEE-S"), id="shopify"
+        ),
+        pytest.param(
+            "magento-eu", lambda r: r.magento().quantity("TEE-S"), id="magento"
+        ),
+    ],
+)
+def test_sell_lowers_the_quantity(
+    repo: Repo, store: str, quantity: Callable[[Repo], object]
+) -> None:
+    result = sell(repo, store, "TEE-S", "3")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{store}: sold 3 of TEE-S; quantity 8 -> 5\n"
+    assert quantity(repo) == 5
+
+
+def test_sales_persist_across_processes(repo: Repo) -> None:
+    first = sell_in_process(repo, "shopify-us", "TEE-S", "2")
+    second = sell_in_process(repo, "shopify-us", "TEE-S", "1")
+
+    assert (first.returncode, first.stdout) == (
+        0,
+        "shopify-us: sold 2 of TEE-S; quantity 8 -> 6\n",
+    ), first.stderr
+    assert (second.returncode, second.stdout) == (
+        0,
+        "shopify-us: sold 1 of TEE-S; quantity 6 -> 5\n",
+    ), second.stderr
+    assert repo.shopify().quantity("TEE-S") == 5
+
+
+def test_next_dry_run_shows_the_sale_as_drift(repo: Repo) -> None:
+    sold = sell(repo, "shopify-us", "TEE-S", "2")
+
+    plan = CliRunner().invoke(main, [*repo.args(), "--dry-run"])
+
+    assert sold.exit_code == 0, sold.stderr
+    assert plan.exit_code == 0, plan.stderr
+    lines = [" ".join(line.split()) for line in plan.stdout.splitlines()]
+    assert [line for line in lines if "<-" in line] == [
+        "shopify-us <- hub TEE-S quantity_available 6 -> 8 [drift]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ("magento-served", "TEE-S", "1"),
+            "reconcile sandbox: 'magento-served' is not a sandbox store; "
+            "sandbox stores: magento-eu, shopify-us\n",
+            id="not-a-sandbox-store",
+        ),
+        pytest.param(
+            ("nowhere", "TEE-S", "1"),
+            "reconcile sandbox: 'nowhere' is not a sandbox store; "
+            "sandbox stores: magento-eu, shopify-us\n",
+            id="unknown-store",
+        ),
+        pytest.param(
+            ("shopify-us", "NO-SUCH", "1"),
+            "reconcile sandbox: store shopify-us: no item with SKU 'NO-SUCH'\n",
+            id="unknown-sku-shopify",
+        ),
+        pytest.param(
+            ("magento-eu", "NO-SUCH", "1"),
+            "reconcile sandbox: store magento-eu: no item with SKU 'NO-SUCH'\n",
+            id="unknown-sku-magento",
+        ),
+    ],
+)
+def test_bad_sales_are_refused_and_change_nothing(
+    repo: Repo, args: tuple[str, ...], message: str
+) -> None:
+    repo.write("config/stores/magento-served.yaml", SERVED_STORE)
+    before = repo.fingerprint()
+
+    result = sell(repo, *args)
+
+    assert result.exit_code == 1
+    assert result.stderr == message
+    assert repo.fingerprint() == before
