@@ -200,6 +200,26 @@ def test_json_output_is_the_plan_document(repo: Repo) -> None:
     assert result.exit_code == 0, result.stderr
     assert document["summary"]["pushes"] == 4
     assert "1 SKU has a master store (magento-eu): MUG-1." in result.stderr
+    assert not (repo.state_dir / "state.db").exists()
+
+
+def test_a_batch_of_store_mastered_skus_is_not_pushed(repo: Repo) -> None:
+    before = seeded(repo).fingerprint()
+
+    result = run(repo, "--yes", batch="sku,quantity_available\nMUG-1,20\n")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == [
+        "1 SKU has a master store (magento-eu): MUG-1. The hub takes the "
+        "batch's values now; the next pass replaces them with the store's.",
+        "No SKU of this batch has the hub as master; nothing to push.",
+    ]
+    assert repo.hub()["MUG-1"].quantity_available == 20
+    after = repo.fingerprint()
+    assert after["state.db"] != before["state.db"]
+    assert {k: v for k, v in after.items() if k != "state.db"} == {
+        k: v for k, v in before.items() if k != "state.db"
+    }
 
 
 def test_a_real_process_imports_the_batch(repo: Repo) -> None:
