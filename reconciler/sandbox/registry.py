@@ -2,9 +2,10 @@
 
 A store whose endpoint is ``sandbox://NAME`` talks to an emulator in this
 process. Its state lives in ``<state_dir>/sandbox/<store>/``: loaded from there
-when present, otherwise seeded from the store's ``seed`` export CSV on first
-use, and saved (atomically, by the emulator) after every request that changed
-it, so that applied changes persist between runs.
+when present, otherwise seeded from the store's ``seed`` export CSV, and saved
+(atomically, by the emulator) after every request that changed it, so that
+applied changes persist between runs. Seeding alone writes nothing: seeding is
+deterministic, so a dry run on a fresh checkout leaves no file behind.
 """
 
 from __future__ import annotations
@@ -90,7 +91,6 @@ def open_emulator(
             problem.line,
             problem.reason,
         )
-    save(emulator, directory)
     return cast(EmulatorBase, emulator)
 
 

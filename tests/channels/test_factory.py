@@ -57,17 +57,17 @@ def test_sandbox_changes_persist_between_two_adapters(
     ]
 
 
-def test_reading_a_sandbox_writes_nothing_but_its_first_seed(
+def test_seeding_and_reading_a_sandbox_write_nothing(
     config_root: Path, tmp_path: Path
 ) -> None:
     store = magento_store("sandbox://magento-eu")
-    state_file = tmp_path / "state" / "sandbox" / "magento-eu" / "magento.json"
+    state_dir = tmp_path / "state"
 
-    adapter = open_adapter(store, config_root=config_root, state_dir=tmp_path / "state")
-    seeded = state_file.read_bytes()
-    adapter.read()
+    adapter = open_adapter(store, config_root=config_root, state_dir=state_dir)
+    snapshot = adapter.read()
 
-    assert state_file.read_bytes() == seeded
+    assert snapshot.items
+    assert not state_dir.exists()
 
 
 def test_missing_seed_names_the_store_and_file(tmp_path: Path) -> None:

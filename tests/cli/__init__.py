@@ -13,10 +13,13 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from reconciler.hub import open_state
 from reconciler.hub.records import HubRecord, JournalEntry, RunRecord
+from reconciler.sandbox.base import EmulatorBase
 from reconciler.sandbox.magento import MagentoEmulator
+from reconciler.sandbox.registry import open_emulator
 from reconciler.sandbox.shopify import ShopifyEmulator
 
 MAGENTO_HEADER = "sku,product_type,qty,is_in_stock,manage_stock,use_config_manage_stock"
@@ -101,16 +104,16 @@ class Repo:
         return path
 
     def magento(self) -> MagentoEmulator:
-        """magento-eu as the last command left it on disk."""
-        return MagentoEmulator.load(
-            "magento-eu", self.state_dir / "sandbox" / "magento-eu"
-        )
+        """magento-eu as the last command left it on disk (or as seeded)."""
+        return cast(MagentoEmulator, self._emulator("magento", "magento-eu"))
 
     def shopify(self) -> ShopifyEmulator:
-        """shopify-us as the last command left it on disk."""
-        return ShopifyEmulator.load(
-            "shopify-us", self.state_dir / "sandbox" / "shopify-us"
-        )
+        """shopify-us as the last command left it on disk (or as seeded)."""
+        return cast(ShopifyEmulator, self._emulator("shopify", "shopify-us"))
+
+    def _emulator(self, kind: str, store: str) -> EmulatorBase:
+        directory = self.state_dir / "sandbox" / store
+        return open_emulator(kind, store, directory, self.config / f"{store}.csv")
 
     def fingerprint(self) -> dict[str, str]:
         """A digest of every file under the state folder, to see that nothing
