@@ -26,7 +26,7 @@ from reconciler.hub import open_state
 from reconciler.hub.records import JournalEntry
 from reconciler.plan.model import MANAGE_INVENTORY, QUANTITY_AVAILABLE
 from reconciler.sandbox.magento import MagentoEmulator
-from reconciler.sandbox.registry import open_emulator
+from reconciler.sandbox.registry import open_emulator, save
 from reconciler.sandbox.shopify import ShopifyEmulator
 from tests.apply.world import seed_hub
 
@@ -280,7 +280,11 @@ def _held(value: ChannelValue | None, entry: JournalEntry) -> str | None:
 
 
 def make_crash_world(root: Path, magento_skus: int, shopify_skus: int) -> CrashWorld:
-    """The config repository, seed CSVs and seeded sandboxes; an empty hub."""
+    """The config repository, seed CSVs and saved sandboxes; an empty hub.
+
+    The sandboxes are saved before the first pass so that every state file
+    replacement the kill points count is a channel write.
+    """
     world = CrashWorld(
         root,
         {
@@ -297,7 +301,8 @@ def make_crash_world(root: Path, magento_skus: int, shopify_skus: int) -> CrashW
         )
         seed = world.config / f"{store}.csv"
         seed.write_text(_seed_csv(kind, skus))
-        open_emulator(kind, store, world.sandbox_dir(store), seed)
+        directory = world.sandbox_dir(store)
+        save(open_emulator(kind, store, directory, seed), directory)
     return world
 
 
