@@ -188,6 +188,21 @@ class CrashWorld:
             for store in self.stores
         }
 
+    def unjournaled(self, wanted: dict[str, int], entries: list[JournalEntry]) -> int:
+        """Items a channel holds at the hub's value without an applied entry."""
+        journaled = {
+            (entry.store, entry.sku)
+            for entry in entries
+            if entry.target == "channel" and entry.outcome == "applied"
+        }
+        return sum(
+            1
+            for store in self.stores
+            for sku, value in self.channel(store).items()
+            if value == ChannelValue(True, wanted[sku])
+            and (store, sku) not in journaled
+        )
+
     def unbacked_entries(self, entries: list[JournalEntry]) -> list[JournalEntry]:
         """Entries marked applied to a channel whose value the channel lacks."""
         channels = {store: self.channel(store) for store in self.stores}

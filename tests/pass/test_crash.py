@@ -45,10 +45,19 @@ def point_name(writes: int, delay: float) -> str:
     return f"{writes} writes +{delay * 1000:.0f} ms"
 
 
+@dataclass(frozen=True, slots=True)
+class Left:
+    """What a kill left: SKUs not written yet, and SKUs written but not journaled
+    (the kill landed between a channel write and its journal entry)."""
+
+    unwritten: int
+    unjournaled: int
+
+
 def crash_round(
     world: CrashWorld, number: int, writes: int, delay: float
-) -> tuple[Round, int]:
-    """One kill point; with the round, how many SKUs the kill left unwritten."""
+) -> tuple[Round, Left]:
+    """One kill point, checked, repaired and checked again."""
     wanted = world.set_hub(number)
     run_before = world.last_run()
 
@@ -56,8 +65,11 @@ def crash_round(
 
     killed_run = world.last_run()
     assert killed_run is not None and killed_run != run_before, kill.stderr
-    unbacked = world.unbacked_entries(world.journal(killed_run))
-    left_by_kill = sum(world.unconverged(wanted).values())
+    entries = world.journal(killed_run)
+    unbacked = world.unbacked_entries(entries)
+    left_by_kill = Left(
+        sum(world.unconverged(wanted).values()), world.unjournaled(wanted, entries)
+    )
     fresh = world.run("--yes")
     left = world.unconverged(wanted)
     dry_run = world.dry_run_in_process()
@@ -90,5 +102,6 @@ def test_killed_passes_are_repaired_and_never_journal_unwritten_changes(
         Round(point_name(w, d), True, [], 0, converged, 0) for w, d in points
     ]
     left_by_kills = [left for _, left in played]
-    mid_write = [0 < left < len(world.hub_skus()) for left in left_by_kills]
+    mid_write = [0 < left.unwritten < len(world.hub_skus()) for left in left_by_kills]
     assert sum(mid_write) >= 0.8 * len(points), left_by_kills
+    assert any(left.unjournaled for left in left_by_kills), left_by_kills
