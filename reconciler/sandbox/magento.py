@@ -44,7 +44,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -292,15 +292,18 @@ class MagentoEmulator(EmulatorBase):
         """Write the state to ``directory/magento.json`` atomically."""
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        state = {
-            "kind": self.kind,
-            "name": self.name,
-            "manage_stock_default": self.manage_stock_default,
-            "sources": list(self.sources),
-            "items": [asdict(item) for item in self.items.values()],
-            "source_items": [asdict(item) for item in self.source_items.values()],
-        }
-        return _write_atomic(folder / STATE_FILE, state)
+        with self._lock:
+            text = json.dumps(
+                {
+                    "kind": self.kind,
+                    "name": self.name,
+                    "manage_stock_default": self.manage_stock_default,
+                    "sources": list(self.sources),
+                    "items": [vars(item) for item in self.items.values()],
+                    "source_items": [vars(s) for s in self.source_items.values()],
+                }
+            )
+        return _write_atomic(folder / STATE_FILE, text)
 
     @classmethod
     def load(cls, name: str, directory: Path | str) -> MagentoEmulator:
@@ -868,11 +871,11 @@ def _flag(row: Mapping[str, str | None], column: str, default: bool) -> bool:
     return _FLAGS[raw]
 
 
-def _write_atomic(target: Path, state: Any) -> Path:
+def _write_atomic(target: Path, text: str) -> Path:
     handle, temp = tempfile.mkstemp(prefix=".magento-", dir=target.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(state, stream)
+            stream.write(text)
         Path(temp).replace(target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

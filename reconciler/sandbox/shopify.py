@@ -46,7 +46,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -336,11 +336,12 @@ class ShopifyEmulator(EmulatorBase):
                 "locations": [
                     {"id": key, "name": value} for key, value in self.locations.items()
                 ],
-                "variants": [asdict(v) for v in self.variants.values()],
+                "variants": [vars(v) for v in self.variants.values()],
             }
+            text = json.dumps(state)
         descriptor, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(state, handle, indent=1, sort_keys=True)
+            handle.write(text)
         Path(temporary).replace(target)
         self.dirty = False
         return target
