@@ -45,10 +45,11 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from graphql import (
@@ -64,6 +65,8 @@ from graphql import (
 from reconciler.clock import Clock, SystemClock
 from reconciler.errors import ChannelConfigError
 from reconciler.sandbox.base import EmulatorBase, SeedProblem
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -507,19 +510,27 @@ class ShopifyEmulator(EmulatorBase):
         self, version: str, arguments: Json, directives: Json
     ) -> Json:
         search = _sku_terms(arguments.get("query"))
-        nodes = [
-            (variant.id, self._variant_value(variant))
+        matching = [
+            variant
             for variant in sorted(self.variants.values(), key=lambda v: v.id)
             if search is None or any(variant.sku.startswith(t) for t in search)
         ]
-        return _connection(nodes, arguments)
+        counts = self._sku_counts()
+        return _connection(
+            [(variant.id, variant) for variant in matching],
+            arguments,
+            lambda variant: self._variant_value(variant, counts),
+        )
 
-    def _variant_value(self, variant: Variant) -> Json:
+    def _sku_counts(self) -> Counter[str]:
+        return Counter(variant.sku for variant in self.variants.values())
+
+    def _variant_value(self, variant: Variant, counts: Counter[str]) -> Json:
         item = {
             "id": _gid("InventoryItem", variant.item_id),
             "sku": variant.sku,
             "tracked": variant.tracked,
-            "duplicateSkuCount": self._duplicates(variant),
+            "duplicateSkuCount": counts[variant.sku] - 1 if variant.sku else 0,
             "inventoryLevel": lambda args: self._level_value(variant, args),
         }
         return {
@@ -530,10 +541,6 @@ class ShopifyEmulator(EmulatorBase):
             "inventoryItem": item,
             "product": {"id": _gid("Product", variant.id), "title": variant.title},
         }
-
-    def _duplicates(self, variant: Variant) -> int:
-        same = [v for v in self.variants.values() if v.sku == variant.sku]
-        return len(same) - 1 if variant.sku else 0
 
     def _level_value(self, variant: Variant, arguments: Json) -> Json | None:
         location = _id_of(arguments.get("locationId"), "Location")
@@ -695,7 +702,9 @@ class ShopifyEmulator(EmulatorBase):
             variant.tracked = bool(update["tracked"])
             self._changed()
         return {
-            "inventoryItem": self._variant_value(variant)["inventoryItem"],
+            "inventoryItem": self._variant_value(variant, self._sku_counts())[
+                "inventoryItem"
+            ],
             "userErrors": [],
         }
 
@@ -920,7 +929,12 @@ def _node_cost(selection_set: SelectionSetNode, variables: Json) -> int:
     return 1
 
 
-def _connection(nodes: list[tuple[int, Json]], arguments: Json) -> Json:
+def _connection(
+    nodes: Sequence[tuple[int, T]],
+    arguments: Json,
+    render: Callable[[T], Json] | None = None,
+) -> Json:
+    """One page of ``nodes`` (sorted by key); only the page's nodes are rendered."""
     first = arguments.get("first")
     if not isinstance(first, int) or not 0 < first <= MAX_FIRST:
         raise GraphQLFailure(
@@ -928,7 +942,10 @@ def _connection(nodes: list[tuple[int, Json]], arguments: Json) -> Json:
         )
     after = _cursor_id(arguments.get("after"))
     remaining = [(key, node) for key, node in nodes if after is None or key > after]
-    page = remaining[:first]
+    page = [
+        (key, render(node) if render is not None else node)
+        for key, node in remaining[:first]
+    ]
     cursors = [_cursor(key) for key, _ in page]
     return {
         "nodes": [node for _, node in page],
