@@ -34,6 +34,7 @@ State is seeded from a Magento catalog export CSV and saved as one JSON file.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import logging
@@ -737,12 +738,18 @@ def _matches(row: Mapping[str, Any], condition: Mapping[str, str]) -> bool:
     if kind == "neq":
         return value != wanted
     if kind in ("in", "nin"):
-        inside = value in {part.strip() for part in wanted.split(",")}
+        inside = value in _members(wanted)
         return inside if kind == "in" else not inside
     if kind == "like":
         pattern = re.escape(wanted).replace("%", ".*")
         return re.fullmatch(pattern, value) is not None
     raise MagentoError(400, 'Condition type "%1" is not supported here', [kind])
+
+
+@functools.lru_cache(maxsize=64)
+def _members(listed: str) -> frozenset[str]:
+    """The values of an ``in`` filter; parsed once, not once per row."""
+    return frozenset(part.strip() for part in listed.split(","))
 
 
 def _sort_key(row: Mapping[str, Any], field: str) -> Any:
