@@ -32,6 +32,7 @@ from reconciler.config.model import (
     Setting,
     StoreConfig,
     SyncOverride,
+    strict_record,
 )
 from reconciler.errors import ConfigInvalid, ConfigProblem
 
@@ -55,8 +56,8 @@ class Level(enum.StrEnum):
 _RANK = {level: rank for rank, level in enumerate(Level)}
 
 
-@dataclass(frozen=True, slots=True)
-class Decided(Generic[T]):
+@strict_record()
+class Decided(NamedTuple, Generic[T]):
     """A resolved setting, the level that won and the mark it was written at.
 
     ``mark`` is ``None`` for the built-in and hub levels, which no file sets.

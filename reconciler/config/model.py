@@ -9,15 +9,73 @@ from, so that ``reconcile explain`` can say where a value was decided.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R", bound=tuple[Any, ...])
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Mark:
+def strict_record(*, ordered: bool = False) -> Callable[[type[R]], type[R]]:
+    """Give a ``NamedTuple`` the comparisons of a frozen dataclass.
+
+    A large repository loads tens of thousands of marks, settings and
+    overrides; a tuple is created in about half the time of a frozen slots
+    dataclass. A bare tuple would also equal any tuple of the same items and
+    sort against it, so this keeps the dataclass rules: equal only to an
+    instance of the very same class, hashed by its fields, and ordered by its
+    fields only when ``ordered`` (otherwise ``<`` raises ``TypeError``).
+    """
+
+    def strict(cls: type[R]) -> type[R]:
+        methods: dict[str, Any] = {
+            "__eq__": _equal,
+            "__ne__": _not_equal,
+            "__hash__": tuple.__hash__,
+        }
+        methods.update((name, _ordering(name, ordered)) for name in _SYMBOLS)
+        for name, method in methods.items():
+            setattr(cls, name, method)
+        return cls
+
+    return strict
+
+
+def _equal(self: tuple[Any, ...], other: object) -> bool:
+    """Not ``NotImplemented`` for another class: a plain tuple would answer."""
+    return other.__class__ is self.__class__ and tuple.__eq__(self, other)
+
+
+def _not_equal(self: tuple[Any, ...], other: object) -> bool:
+    return other.__class__ is not self.__class__ or tuple.__ne__(self, other)
+
+
+_SYMBOLS = {"__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">="}
+
+
+def _ordering(name: str, ordered: bool) -> Callable[[tuple[Any, ...], object], bool]:
+    """A comparison by fields, or a ``TypeError`` as a dataclass raises one.
+
+    It raises also for another class, since a plain tuple on the other side
+    would otherwise answer it.
+    """
+    compare: Callable[[tuple[Any, ...], object], bool] = getattr(tuple, name)
+
+    def ordering(self: tuple[Any, ...], other: object) -> bool:
+        if not ordered or other.__class__ is not self.__class__:
+            raise TypeError(
+                f"'{_SYMBOLS[name]}' not supported between instances of "
+                f"'{self.__class__.__name__}' and '{other.__class__.__name__}'"
+            )
+        return compare(self, other)
+
+    ordering.__name__ = name
+    return ordering
+
+
+@strict_record(ordered=True)
+class Mark(NamedTuple):
     """A place in the config repository: path relative to the root, 1-based."""
 
     path: str
@@ -28,8 +86,8 @@ class Mark:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
-class Setting(Generic[T]):
+@strict_record()
+class Setting(NamedTuple, Generic[T]):
     """A configured value and where it was written."""
 
     value: T
@@ -58,8 +116,8 @@ class NegativeStock(enum.StrEnum):
     PUSH_AS_IS = "push_as_is"
 
 
-@dataclass(frozen=True, slots=True)
-class SyncOverride:
+@strict_record()
+class SyncOverride(NamedTuple):
     """The settings one level may set; ``None`` means "not set at this level".
 
     ``interval`` is in seconds.
@@ -77,6 +135,9 @@ class SyncOverride:
             and self.interval is None
             and self.manage_inventory is None
         )
+
+
+_NOTHING_SET = SyncOverride()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +223,7 @@ class Product:
 
     sku: str
     mark: Mark
-    override: SyncOverride = SyncOverride()
+    override: SyncOverride = _NOTHING_SET
     stores: Mapping[str, SyncOverride] = field(default_factory=dict)
 
 
@@ -182,7 +243,7 @@ class VendorConfig:
     name: str
     mark: Mark
     feed: InventoryFeed | None = None
-    override: SyncOverride = SyncOverride()
+    override: SyncOverride = _NOTHING_SET
     stores: Mapping[str, SyncOverride] = field(default_factory=dict)
     products: Mapping[str, Product] = field(default_factory=dict)
 
