@@ -8,7 +8,12 @@ same adapter code as against a real channel. Requests are converted to
 
 Control endpoints, per store: ``POST /_control/NAME/faults`` (a JSON object
 of ``Faults`` fields), ``GET /_control/NAME/requests`` (the request log),
-``POST /_control/NAME/reset-log`` and ``GET /_control/NAME/stock``.
+``POST /_control/NAME/reset-log`` and ``GET /_control/NAME/stock``. A bad
+control body (not JSON, an unknown field, a count that is not a whole number
+from 0 to ``MAX_FAULT_COUNT``, a bad ``Content-Length``) is answered 400 with
+a JSON ``message`` naming the field, and changes no fault. No exception
+escapes a request: an unexpected one is logged once with its traceback and
+answered 500 with a JSON error.
 
 Transport faults fire as on a real network: a timeout stalls
 ``STALL_SECONDS`` and then closes the connection unanswered, a dropped
@@ -39,6 +44,13 @@ LOOPBACK = "127.0.0.1"
 STALL_SECONDS = 2.0
 _READ_ONLY = frozenset({"GET", "HEAD"})
 _FAULT_COUNTERS = ("server_errors", "timeouts", "dropped")
+_FAULT_FIELDS = frozenset({*_FAULT_COUNTERS, "refusals", "concurrent_sales"})
+MAX_FAULT_COUNT = 1_000_000
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class BadRequest(ValueError):
+    """A request the server answers 400 without touching any emulator."""
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -111,6 +123,26 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("event=sandbox.http line=%r", format % args)
 
     def _serve(self) -> None:
+        """Answer one request; whatever goes wrong, the client gets a reply."""
+        try:
+            self._route()
+        except BadRequest as error:
+            self.close_connection = True
+            self._reply(400, {"message": f"bad request: {error}"})
+        except ConnectionError as error:
+            log.debug("event=sandbox.request outcome=client_gone error=%s", error)
+            self.close_connection = True
+        except Exception:
+            log.exception(
+                "event=sandbox.request outcome=error method=%s path=%s",
+                self.command,
+                self.path.split("?", 1)[0],
+            )
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self._reply(500, {"message": "internal error in the sandbox server"})
+
+    def _route(self) -> None:
         body = self._body()
         segments = self.path.split("?", 1)[0].split("/")
         if len(segments) > 2 and segments[1] == "_control":
@@ -124,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._forward(store, emulator, body)
 
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        length = _content_length(self.headers.get("Content-Length"))
         return self.rfile.read(length) if length else b""
 
     def _forward(self, store: str, emulator: EmulatorBase, body: bytes) -> None:
@@ -154,11 +186,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"message": f"no sandbox store {store!r}"})
             return
         try:
-            self._reply(200, _control(emulator, self.command, action, body))
+            answer = _control(emulator, self.command, action, body)
         except LookupError as error:
             self._reply(404, {"message": str(error)})
-        except (ValueError, TypeError) as error:
+            return
+        except BadRequest as error:
             self._reply(400, {"message": f"bad control request: {error}"})
+            return
+        self._reply(200, answer)
 
     def _hang_up(self) -> None:
         self.close_connection = True
@@ -182,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
 def _control(emulator: EmulatorBase, method: str, action: str, body: bytes) -> Any:
     """Answer one control request; ``LookupError`` for an unknown one."""
     if method == "POST" and action == "faults":
-        _apply_faults(emulator.faults, json.loads(body or b"{}"))
+        _apply_faults(emulator.faults, _json_body(body))
         return _faults_json(emulator.faults)
     if method == "GET" and action == "requests":
         return [_request_json(asdict(request)) for request in emulator.requests]
@@ -206,27 +241,109 @@ def _stock(emulator: EmulatorBase) -> dict[str, Any]:
     return {v.sku: v.levels.get(location) for v in variants.values() if v.sku}
 
 
+def _content_length(header: str | None) -> int:
+    """The body length a client announced, or ``BadRequest``."""
+    if header is None or header.strip() == "":
+        return 0
+
+    text = header.strip()
+    if not text.isdigit() or not text.isascii():
+        raise BadRequest(f"Content-Length {header[:40]!r} is not a whole number")
+
+    length = int(text)
+    if length > MAX_BODY_BYTES:
+        raise BadRequest(
+            f"Content-Length {length} is over the limit of {MAX_BODY_BYTES} bytes"
+        )
+    return length
+
+
+def _json_body(body: bytes) -> Any:
+    """The JSON of a control body (``{}`` when empty), or ``BadRequest``."""
+    if not body.strip():
+        return {}
+
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadRequest(f"body is not JSON: {error}") from error
+
+
 def _apply_faults(faults: Faults, changes: Any) -> None:
-    """Set the given ``Faults`` fields; an unknown or mistyped field changes nothing."""
+    """Set the given ``Faults`` fields; any bad field changes nothing at all."""
     if not isinstance(changes, dict):
-        raise ValueError("faults must be a JSON object")
-    unknown = set(changes) - {*_FAULT_COUNTERS, "refusals", "concurrent_sales"}
+        raise BadRequest("faults must be a JSON object")
+
+    unknown = sorted(set(changes) - _FAULT_FIELDS)
     if unknown:
-        raise ValueError(f"unknown fault fields {sorted(unknown)}")
-    counters = {name: int(changes[name]) for name in _FAULT_COUNTERS if name in changes}
-    refusals = {
-        str(sku): (str(code), str(message))
-        for sku, (code, message) in dict(changes.get("refusals", {})).items()
+        raise BadRequest(f"unknown fault fields {unknown}")
+
+    counters = {
+        name: _count(name, changes[name]) for name in _FAULT_COUNTERS if name in changes
     }
-    sales = {
-        str(k): int(v) for k, v in dict(changes.get("concurrent_sales", {})).items()
-    }
+    refusals = _refusals(changes.get("refusals", {}))
+    sales = _sales(changes.get("concurrent_sales", {}))
+
     for name, value in counters.items():
         setattr(faults, name, value)
     if "refusals" in changes:
         faults.refusals = refusals
     if "concurrent_sales" in changes:
         faults.concurrent_sales = sales
+
+
+def _count(field: str, value: Any) -> int:
+    """A whole number from 0 to ``MAX_FAULT_COUNT``, or ``BadRequest``.
+
+    JSON ``true``, ``2.0`` and ``1e400`` (a float, infinite once parsed) are
+    refused: a count is written as a plain integer.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(
+            f"field {field}: {_shown(value)} is not a whole number; "
+            f"give an integer from 0 to {MAX_FAULT_COUNT}"
+        )
+    if value < 0:
+        raise BadRequest(f"field {field}: {value} is negative; give 0 or more")
+    if value > MAX_FAULT_COUNT:
+        raise BadRequest(
+            f"field {field}: {_shown(value)} is too large; "
+            f"the most is {MAX_FAULT_COUNT}"
+        )
+    return value
+
+
+def _refusals(value: Any) -> dict[str, tuple[str, str]]:
+    """SKU -> [code, message], both strings, or ``BadRequest``."""
+    if not isinstance(value, dict):
+        raise BadRequest("field refusals: give a JSON object of SKU -> [code, message]")
+
+    refusals = {}
+    for sku, pair in value.items():
+        fits = isinstance(pair, list) and len(pair) == 2
+        if not fits or not all(isinstance(part, str) for part in pair):
+            raise BadRequest(
+                f"field refusals.{sku}: give [code, message] as two strings"
+            )
+        refusals[sku] = (pair[0], pair[1])
+    return refusals
+
+
+def _sales(value: Any) -> dict[str, int]:
+    """SKU -> units sold, each a count, or ``BadRequest``."""
+    if not isinstance(value, dict):
+        raise BadRequest("field concurrent_sales: give a JSON object of SKU -> units")
+    return {
+        sku: _count(f"concurrent_sales.{sku}", units) for sku, units in value.items()
+    }
+
+
+def _shown(value: Any) -> str:
+    """A short rendering of a client's value for an error message."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "a number beyond 64 bits"
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _faults_json(faults: Faults) -> dict[str, Any]:
