@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -131,9 +132,9 @@ class _Loading:
 
         self.known_stores = {*self.store_files, *(s.name for s in self.stores)}
         for path in self.files("vendors"):
-            document = self.read(path, "vendor")
-            if document is not None:
-                self.vendors.append(self.build_vendor(document))
+            vendor = self.read_vendor(path)
+            if vendor is not None:
+                self.vendors.append(vendor)
 
         self.problems += cross_file_problems(
             self.stores, self.vendors, self.refs, self.store_files
@@ -157,6 +158,38 @@ class _Loading:
 
     def read(self, path: str, kind: FileKind) -> YamlFile | None:
         """The parsed, schema-valid file, or None (its problems recorded)."""
+        document = self.parse(path, kind)
+        if document is None:
+            return None
+
+        if not document.problems:
+            validate_file(document, kind)
+        return self.accepted(document, kind)
+
+    def read_vendor(self, path: str) -> VendorConfig | None:
+        """A vendor file, its product entries checked while they are built.
+
+        Checking 10,000 product entries against the schema and then reading
+        them again costs more than reading them once with the schema's rules
+        inline. When every entry is in that plainly valid form, the schema
+        check leaves ``products`` aside; otherwise the file takes the general
+        path, whose checks report every problem.
+        """
+        document = self.parse(path, "vendor")
+        if document is None:
+            return None
+
+        plain = None
+        if not document.problems:
+            plain = _PlainProducts.read(document, self.known_stores)
+            apart = "products" if plain is not None else None
+            validate_file(document, "vendor", checked_apart=apart)
+        if self.accepted(document, "vendor") is None:
+            return None
+        return self.build_vendor(document, plain)
+
+    def parse(self, path: str, kind: FileKind) -> YamlFile | None:
+        """The file parsed (its problems inside), or None when it is unreadable."""
         location = self.root / path
         if kind == "reconciler" and not location.exists():
             return None
@@ -165,10 +198,10 @@ class _Loading:
         except OSError as error:
             self.problems.append(ConfigProblem(path, 0, 0, f"unreadable: {error}"))
             return None
+        return parse_yaml(data, path)
 
-        document = parse_yaml(data, path)
-        if not document.problems:
-            validate_file(document, kind)
+    def accepted(self, document: YamlFile, kind: FileKind) -> YamlFile | None:
+        """The validated file, or None once its problems are recorded."""
         _refuse_ambiguous(document)
         if kind == "store" and not document.problems:
             self.check_channel(document)
@@ -230,20 +263,28 @@ class _Loading:
             ),
         )
 
-    def build_vendor(self, document: YamlFile) -> VendorConfig:
+    def build_vendor(
+        self, document: YamlFile, plain: _PlainProducts | None = None
+    ) -> VendorConfig:
         root: YamlMap = document.root
         name: str = root["vendor"]
         feed = root.get("inventory_feed") or YamlMap.empty(root.mark)
         sync = feed.get("sync") or YamlMap.empty(feed.mark)
+        stores = self.per_store(document, sync, f"vendor `{name}`")
+        if plain is None:
+            products = self.products(
+                document, root.get("products") or YamlMap.empty(root.mark)
+            )
+        else:
+            products = plain.products
+            self.refs += plain.refs
         return VendorConfig(
             name=name,
             mark=self.mark(document, root.value_mark("vendor")),
             feed=_feed(feed),
             override=_override(document, sync),
-            stores=self.per_store(document, sync, f"vendor `{name}`"),
-            products=self.products(
-                document, root.get("products") or YamlMap.empty(root.mark)
-            ),
+            stores=stores,
+            products=products,
         )
 
     def products(self, document: YamlFile, products: YamlMap) -> dict[str, Product]:
@@ -346,6 +387,122 @@ def _override(document: YamlFile, level: YamlMap) -> SyncOverride:
             mark = Mark(path, start.line + 1, start.column + 1)
             found[key] = Setting(read(value), mark)
     return SyncOverride(**found) if found else _UNSET
+
+
+_INTERVAL = re.compile(r"[1-9][0-9]*[smh]")
+
+
+def _plain_interval(value: Any) -> int | None:
+    """Seconds of a whole number or ``30s``-style text the schema allows."""
+    if value.__class__ is int:
+        return int(value) if value >= 1 else None
+    if value.__class__ is str and _INTERVAL.fullmatch(value):
+        return parse_interval(value)
+    return None
+
+
+_PLAIN_READERS: dict[str, Callable[[Any], Any]] = {
+    "direction": lambda value: (
+        _DIRECTIONS.get(value) if value.__class__ is str else None
+    ),
+    "mode": lambda value: _MODES.get(value) if value.__class__ is str else None,
+    "interval": _plain_interval,
+    "manage_inventory": lambda value: value if value.__class__ is bool else None,
+}
+"""Each setting's typed value, or None for a value outside the plain form."""
+
+
+def _plain_override(path: str, level: YamlMap, skip: str = "") -> SyncOverride | None:
+    """``_override`` of a level whose keys and values the schema allows.
+
+    None for any other level (an unknown key, a value of the wrong type or
+    outside its choices), which the general path then reports. ``skip`` is a
+    key the caller reads itself.
+    """
+    found: dict[str, Setting[Any]] = {}
+    nodes = level.nodes
+    for key, value in level.items():
+        read = _PLAIN_READERS.get(key)
+        if read is None:
+            if key == skip:
+                continue
+            return None
+        typed = read(value)
+        if typed is None:
+            return None
+        start = nodes[key][1].start_mark
+        found[key] = Setting(typed, Mark(path, start.line + 1, start.column + 1))
+    return SyncOverride(**found) if found else _UNSET
+
+
+@dataclass
+class _PlainProducts:
+    """A vendor's product entries, read with the rules of the product schema.
+
+    The same ``Product`` values the general path builds, and the same store
+    references in the same order; the general path stays the one that
+    explains problems.
+    """
+
+    path: str
+    known_stores: set[str]
+    products: dict[str, Product] = field(default_factory=dict)
+    refs: list[StoreRef] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, document: YamlFile, known_stores: set[str]) -> _PlainProducts | None:
+        """Every entry built, or None when any entry is not plainly valid."""
+        root = document.root
+        if root.__class__ is not YamlMap or "products" not in root:
+            return None
+        entries = root["products"]
+        if entries.__class__ is not YamlMap:
+            return None
+
+        reader = cls(document.path, known_stores)
+        for sku, body in entries.items():
+            start = entries.nodes[sku][0].start_mark
+            mark = Mark(reader.path, start.line + 1, start.column + 1)
+            product = reader.product(sku, mark, body) if sku else None
+            if product is None:
+                return None
+            reader.products[sku] = product
+        return reader
+
+    def product(self, sku: str, mark: Mark, body: Any) -> Product | None:
+        if body is None:
+            return Product(sku, mark, _UNSET, {})
+        if body.__class__ is not YamlMap:
+            return None
+        override = _plain_override(self.path, body, skip="stores")
+        if override is None:
+            return None
+
+        if "stores" not in body:
+            return Product(sku, mark, override, {})
+        per_store = self.per_store(body["stores"], f"product `{sku}`")
+        return None if per_store is None else Product(sku, mark, override, per_store)
+
+    def per_store(self, stores: Any, owner: str) -> dict[str, SyncOverride] | None:
+        """The ``stores:`` overrides of a product, noting each unknown store."""
+        if stores.__class__ is not YamlMap:
+            return None
+        built: dict[str, SyncOverride] = {}
+        for name, body in stores.items():
+            if name not in self.known_stores:
+                start = stores.nodes[name][0].start_mark
+                mark = Mark(self.path, start.line + 1, start.column + 1)
+                self.refs.append(StoreRef(name, mark, owner))
+            if body is None:
+                built[name] = _UNSET
+            elif body.__class__ is YamlMap:
+                override = _plain_override(self.path, body)
+                if override is None:
+                    return None
+                built[name] = override
+            else:
+                return None
+        return built
 
 
 def _guard(section: YamlMap | None, fallback: Guard) -> Guard:

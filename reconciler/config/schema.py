@@ -63,9 +63,32 @@ def validator_of(kind: FileKind) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def validate_file(document: YamlFile, kind: FileKind) -> None:
-    """Add a problem to ``document`` for every way its root breaks the schema."""
-    if quick_check_of(kind)(document.root):
+@cache
+def quick_check_apart(kind: FileKind, key: str) -> Check:
+    """The quick check of one file kind, the value of top-level ``key`` aside.
+
+    For a caller that has already checked that value itself, as the loader
+    does with a vendor's product entries while it builds them.
+    """
+    schema = dict(schema_of(kind))
+    schema["properties"] = {**schema["properties"], key: {}}
+    return compile_check(schema, schema)
+
+
+def validate_file(
+    document: YamlFile, kind: FileKind, *, checked_apart: str | None = None
+) -> None:
+    """Add a problem to ``document`` for every way its root breaks the schema.
+
+    ``checked_apart`` names a top-level key whose value the caller found
+    valid already; the quick check then leaves it out. Any failure still
+    runs the full walk over the whole file.
+    """
+    if checked_apart is None:
+        check = quick_check_of(kind)
+    else:
+        check = quick_check_apart(kind, checked_apart)
+    if check(document.root):
         return
 
     validator = validator_of(kind)
