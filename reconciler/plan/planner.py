@@ -276,8 +276,9 @@ def make_plan(
             continue
         _plan_group(route, _Group(group), selection)
 
+    apart = _FoldedApart(hub)
     stores = tuple(
-        store.freeze(_unknown_and_managed(policy, store, hub, selection.skus))
+        store.freeze(_unknown_and_managed(policy, store, hub, selection.skus, apart))
         for store in parts.values()
     )
     conflicts.sort(key=lambda conflict: conflict.sku)
@@ -320,6 +321,7 @@ def _grouped(
 
 _sku = attrgetter("sku")
 _vendor = attrgetter("vendor")
+_manage = attrgetter("manage_inventory")
 
 
 def _listed(vendor_of: Mapping[str, str], records: list[HubRecord]) -> list[HubRecord]:
@@ -344,12 +346,19 @@ class _Group:
     a fraction of the cost.
     """
 
-    __slots__ = ("_folded", "records", "skus")
+    __slots__ = ("_folded", "_managed", "records", "skus")
 
     def __init__(self, records: list[HubRecord]) -> None:
         self.records = records
         self.skus = list(map(_sku, records))
         self._folded: list[str] | None = None
+        self._managed: int | None = None
+
+    def managed_count(self) -> int:
+        """How many of the records manage stock."""
+        if self._managed is None:
+            self._managed = list(map(_manage, self.records)).count(True)
+        return self._managed
 
     def keys(self, casefold: bool) -> list[str]:
         """The SKUs in record order, casefolded when the store matches so."""
@@ -378,31 +387,17 @@ def _plan_group(route: _Route, group: _Group, selection: Selection) -> None:
 def _plan_pulls(master: _Target, group: _Group, selection: Selection) -> _Pulled:
     """Plan the hub taking the master store's values where they differ.
 
-    Returns the hub's values after each pull by SKU. Items already in sync
-    are decided inline, without a function call: this loop runs once per SKU.
+    Returns the hub's values after each pull by SKU.
     """
-    found = found_managed = 0
-    behind: list[HubRecord] = []
-    lookup = map(master.items.get, group.keys(master.casefold))
-    for item, record in zip(lookup, group.records, strict=True):
-        if item is not None:
-            found += 1
-            found_managed += item.managed
-            if (
-                item.problem is None
-                and item.managed is record.manage_inventory
-                and (not item.managed or item.quantity == record.quantity_available)
-            ):
-                continue
-        behind.append(record)
+    keys = group.keys(master.casefold)
+    behind = _out_of_sync(master.items, keys, group.records, None)
     parts = master.parts
-    parts.found += found
-    parts.found_managed += found_managed
+    _count_found(parts, group, behind, None)
 
     pulled: _Pulled = {}
-    for record in behind:
+    for record, item in behind:
         hold = master.manual and not selection.selects_manual(record.sku)
-        values = _plan_pull(parts, record, hold)
+        values = _plan_pull(parts, record, item, hold)
         if values is not None:
             pulled[record.sku] = values
     return pulled
@@ -413,38 +408,90 @@ def _plan_pushes(
 ) -> None:
     """Plan the store taking the hub's values where they differ.
 
-    The loop compares with the hub records as they were; the SKUs whose
-    values a pull changed are then planned with the pulled values. Items
-    already in sync are decided inline, without a function call: this loop
-    runs once per SKU and store.
+    The store's items are compared with the hub records as they were; the
+    SKUs whose values a pull changed are then planned with the pulled values.
     """
     manage = target.manage
-    found = found_managed = 0
-    behind: list[HubRecord] = []
-    lookup = map(target.items.get, group.keys(target.casefold))
-    for item, record in zip(lookup, group.records, strict=True):
-        if item is not None:
-            found += 1
-            found_managed += item.managed
-            wanted = record.manage_inventory if manage is None else manage
-            quantity = record.quantity_available
-            if (
-                item.problem is None
-                and item.managed is wanted
-                and (not wanted or (item.quantity == quantity and quantity >= 0))
-            ):
-                continue
-        behind.append(record)
-    target.parts.found += found
-    target.parts.found_managed += found_managed
+    keys = group.keys(target.casefold)
+    behind = _out_of_sync(target.items, keys, group.records, manage)
+    _count_found(target.parts, group, behind, manage)
 
-    for record in behind:
+    for record, item in behind:
         sku = record.sku
         if sku not in pulled:
             managed, quantity = record.manage_inventory, record.quantity_available
-            _push_one(target, sku, managed, quantity, selection)
+            _push_one(target, sku, managed, quantity, selection, item)
     for sku, (managed, quantity) in pulled.items():
         _push_one(target, sku, managed, quantity, selection, check=True)
+
+
+_Behind = list[tuple[HubRecord, ChannelItem | None]]
+
+
+def _out_of_sync(
+    items: Mapping[str, ChannelItem],
+    keys: list[str],
+    records: list[HubRecord],
+    manage: bool | None,
+) -> _Behind:
+    """The records whose item is missing, has a problem or holds other values,
+    each with the item the store's keys found (``None``: not found by key).
+
+    An item is in sync when it has no problem, manages stock as wanted (the
+    record's ``manage_inventory``, or ``manage`` when the store's policy sets
+    it) and, when managed, holds the record's quantity and that is not
+    negative. This loop runs once per SKU and store, so the common case,
+    a managed item with the record's quantity, is tested first and inline.
+    """
+    behind: _Behind = []
+    lookup = map(items.get, keys)
+    if manage is None:
+        for item, record in zip(lookup, records, strict=True):
+            if item is not None:
+                quantity = record.quantity_available
+                if (
+                    item.quantity == quantity
+                    and quantity >= 0
+                    and item.managed is record.manage_inventory
+                    and item.problem is None
+                ):
+                    continue
+                if not (item.managed or record.manage_inventory) and (
+                    item.problem is None
+                ):
+                    continue
+            behind.append((record, item))
+        return behind
+
+    for item, record in zip(lookup, records, strict=True):
+        if item is not None and item.managed is manage and item.problem is None:
+            quantity = record.quantity_available
+            if not manage or (item.quantity == quantity and quantity >= 0):
+                continue
+        behind.append((record, item))
+    return behind
+
+
+def _count_found(
+    parts: _StoreParts, group: _Group, behind: _Behind, manage: bool | None
+) -> None:
+    """Count the group's SKUs found on the store, and the managed ones.
+
+    Only the records out of sync are visited: an item in sync manages stock
+    exactly as wanted, so the managed items in sync are the wanted ones of
+    the whole group less those of the records out of sync.
+    """
+    missing = behind_wanted = behind_managed = 0
+    for record, item in behind:
+        behind_wanted += record.manage_inventory if manage is None else manage
+        if item is None:
+            missing += 1
+        else:
+            behind_managed += item.managed
+    size = len(group.records)
+    wanted = group.managed_count() if manage is None else size * manage
+    parts.found += size - missing
+    parts.found_managed += wanted - behind_wanted + behind_managed
 
 
 def _push_one(
@@ -453,13 +500,15 @@ def _push_one(
     managed: bool,
     quantity: int,
     selection: Selection,
+    item: ChannelItem | None = None,
     *,
     check: bool = False,
 ) -> None:
     """Plan one SKU's push of the hub's values.
 
-    ``check`` first looks whether the item already holds them (a SKU whose
-    values a pull changed, which the store's loop compared with the old ones).
+    ``item`` is the store's item when the store's loop found it. ``check``
+    first looks whether the item already holds the values (a SKU whose values
+    a pull changed, which the store's loop compared with the old ones).
     """
     wanted = managed if target.manage is None else target.manage
     if check:
@@ -472,12 +521,19 @@ def _push_one(
         ):
             return
     hold = target.manual and not selection.selects_manual(sku)
-    _plan_push(target.parts, sku, wanted, quantity, hold)
+    _plan_push(target.parts, sku, wanted, quantity, hold, item)
 
 
-def _usable_item(store: _StoreParts, sku: str) -> ChannelItem | None:
-    """The store's item of ``sku``, or ``None`` after recording why not."""
-    item = store.snapshot.get(sku)
+def _usable_item(
+    store: _StoreParts, sku: str, item: ChannelItem | None
+) -> ChannelItem | None:
+    """The store's item of ``sku``, or ``None`` after recording why not.
+
+    ``item`` is the item a store's loop already found, if any; otherwise the
+    snapshot is asked, which also trims the SKU.
+    """
+    if item is None:
+        item = store.snapshot.get(sku)
     if item is None:
         store.skipped.append(Skipped(store.config.name, sku, SkipReason.NOT_ON_STORE))
         return None
@@ -489,14 +545,14 @@ def _usable_item(store: _StoreParts, sku: str) -> ChannelItem | None:
 
 
 def _plan_pull(
-    store: _StoreParts, record: HubRecord, hold: bool
+    store: _StoreParts, record: HubRecord, item: ChannelItem | None, hold: bool
 ) -> tuple[bool, int] | None:
     """Plan the hub taking the master store's values.
 
     Returns the hub's values after the pull (managed, quantity), or ``None``
     when the hub keeps its own.
     """
-    item = _usable_item(store, record.sku)
+    item = _usable_item(store, record.sku, item)
     if item is None:
         return None
     if item.managed and item.quantity is None:
@@ -562,10 +618,15 @@ def _pull_label(record: HubRecord, item: ChannelItem, seen: SeenValue | None) ->
 
 
 def _plan_push(
-    store: _StoreParts, sku: str, managed: bool, hub_quantity: int, hold: bool
+    store: _StoreParts,
+    sku: str,
+    managed: bool,
+    hub_quantity: int,
+    hold: bool,
+    item: ChannelItem | None,
 ) -> None:
     """Plan the store taking the hub's values (DESIGN.md section 5)."""
-    item = _usable_item(store, sku)
+    item = _usable_item(store, sku, item)
     if item is None:
         return
 
@@ -635,19 +696,52 @@ def _push_label(
     return Label.UPDATE
 
 
+class _FoldedApart:
+    """Whether no two of the hub's SKUs casefold alike, worked out once.
+
+    Two hub SKUs that casefold alike find the same item on a casefolding
+    store, so its count of SKUs found says nothing about unknown ones then.
+    SKUs of ASCII letters of one case cannot collide, which a look at all of
+    them joined tells without a set of 100,000 keys.
+    """
+
+    __slots__ = ("_answer", "_hub")
+
+    def __init__(self, hub: Mapping[str, HubRecord]) -> None:
+        self._hub = hub
+        self._answer: bool | None = None
+
+    def __call__(self) -> bool:
+        if self._answer is None:
+            self._answer = _folded_apart(self._hub.keys())
+        return self._answer
+
+
+def _folded_apart(skus: Collection[str]) -> bool:
+    joined = "".join(skus)
+    if joined.isascii() and (joined.upper() == joined or joined.lower() == joined):
+        return True
+    return len({sku.casefold() for sku in skus}) == len(skus)
+
+
 def _unknown_and_managed(
     policy: PolicyView,
     store: _StoreParts,
     hub: Mapping[str, HubRecord],
     skus: Collection[str] | None,
+    apart: _FoldedApart,
 ) -> int:
     """Skip the store's SKUs the hub does not know (where the store syncs
-    them), and count the store's managed SKUs for the guard."""
+    them), and count the store's managed SKUs for the guard.
+
+    When every item was found by a hub SKU of its own, there is nothing to
+    look for and the count is the one the store's loops made.
+    """
     items = store.snapshot.items
-    if skus is None and store.found == len(items):
+    casefold = store.snapshot.casefold
+    if skus is None and store.found == len(items) and (not casefold or apart()):
         return store.found_managed
 
-    casefold = store.snapshot.casefold
     known = {match_key(sku, casefold=casefold) for sku in hub}
     wanted = None if skus is None else {match_key(s, casefold=casefold) for s in skus}
     name = store.config.name
