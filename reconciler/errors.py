@@ -133,3 +133,8 @@ class ImportRefused(StopRun):
 
 class GuardTripped(StopRun):
     """A store's plan would change or zero more than its guard allows."""
+
+
+class SelectionError(StopRun):
+    """The command line names a store (or SKU) the run cannot select; a usage
+    mistake, reported before anything is read or written."""

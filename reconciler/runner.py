@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -28,7 +28,7 @@ from reconciler.channels.base import ChannelAdapter, ChannelSnapshot
 from reconciler.channels.factory import open_adapter
 from reconciler.clock import Clock
 from reconciler.config.model import StoreConfig
-from reconciler.errors import ChannelError, ConfigInvalid, ConfigProblem
+from reconciler.errors import ChannelError, SelectionError
 from reconciler.hub import open_state
 from reconciler.hub.records import (
     HubRecord,
@@ -102,6 +102,8 @@ class PassResult:
     exit_code: int = EXIT_OK
     left: int = 0
     """Planned changes a stop left unwritten for the next pass."""
+    unknown_skus: tuple[str, ...] = ()
+    """SKUs asked for (``--sku``) that neither the hub nor any store read has."""
 
     @property
     def failed_items(self) -> tuple[ChangeResult, ...]:
@@ -136,7 +138,7 @@ def run_pass(
     is recorded as ``stopped``."""
     root = Path(config_dir)
     policy = load_policy(root)
-    configs = _selected_stores(policy, options.stores)
+    configs = _selected_stores(policy, options)
     state_url = options.state_url or policy.repository.settings.state_url
     state = _open_state(state_url, dry_run=options.dry_run)
     adapters: dict[str, ChannelAdapter] = {}
@@ -146,9 +148,10 @@ def run_pass(
         read = _read_all(state, adapters, options, progress)
         read.failures[:0] = failures
         plan = _plan(policy, read, options)
-        return _finish(
+        result = _finish(
             plan, read, state, adapters, options, confirm, progress, should_stop
         )
+        return replace(result, unknown_skus=_unknown_skus(read, options))
     finally:
         for adapter in adapters.values():
             adapter.close()
@@ -156,20 +159,40 @@ def run_pass(
             state.close()
 
 
-def _selected_stores(policy: Policy, names: Sequence[str]) -> list[StoreConfig]:
-    """The named stores, or every store that is not suspended."""
+def _selected_stores(policy: Policy, options: PassOptions) -> list[StoreConfig]:
+    """The named stores, or every store that is not suspended; a name the
+    config does not have (in ``--store`` or ``--allow-mass-change``) is a
+    ``SelectionError``."""
     stores = policy.repository.stores
-    unknown = [name for name in names if name not in stores]
-    if unknown:
-        known = ", ".join(sorted(stores))
-        problems = [
-            ConfigProblem("--store", 0, 0, f"unknown store {name!r}; known: {known}")
-            for name in unknown
-        ]
-        raise ConfigInvalid(problems)
-    if names:
-        return [stores[name] for name in dict.fromkeys(names)]
+    _refuse_unknown(stores, options.stores, "")
+    _refuse_unknown(stores, options.allow_mass_change, "--allow-mass-change: ")
+    if options.stores:
+        return [stores[name] for name in dict.fromkeys(options.stores)]
     return [config for config in stores.values() if not config.suspended]
+
+
+def _refuse_unknown(
+    stores: Mapping[str, StoreConfig], names: Sequence[str], prefix: str
+) -> None:
+    unknown = [repr(name) for name in dict.fromkeys(names) if name not in stores]
+    if unknown:
+        noun = "stores" if len(unknown) > 1 else "store"
+        known = ", ".join(sorted(stores)) or "none"
+        listed = ", ".join(unknown)
+        raise SelectionError(f"{prefix}unknown {noun} {listed} (known: {known})")
+
+
+def _unknown_skus(read: _Read, options: PassOptions) -> tuple[str, ...]:
+    """The requested SKUs found nowhere (a typo, most likely); unknown only
+    when every selected store was read."""
+    if read.failures:
+        return ()
+    return tuple(
+        sku
+        for sku in dict.fromkeys(options.skus)
+        if sku not in read.hub
+        and all(snapshot.get(sku) is None for snapshot in read.snapshots.values())
+    )
 
 
 def state_dir_of(state_url: str) -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli import EXIT_ERROR, config_option, main
+from reconciler.cli import EXIT_ERROR, config_option, main, state_option
 from reconciler.config.model import Repository
 from reconciler.daemon import logs
 from reconciler.daemon.leases import open_leases
@@ -27,9 +27,7 @@ from reconciler.policy import load_policy
 
 @main.command()
 @config_option
-@click.option(
-    "--state", "state_url", help="State URL (default: the config's, or SQLite)."
-)
+@state_option
 @click.option("--once", is_flag=True, help="One pass of every due store, then exit.")
 @click.option(
     "--metrics-port",

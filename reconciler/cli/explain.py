@@ -3,19 +3,28 @@
 For each store (or the one named), every setting with its value and the
 ``file:line (level)`` that decided it, so that a reviewer can see which line
 of which file to change. A SKU that no vendor file lists has no vendor in the
-config; ``--vendor`` names the one the hub knows it by.
+config; ``--vendor`` names one, else the SKU's hub record does, as in a pass.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
-from reconciler.cli import EXIT_ERROR, config_option, main
-from reconciler.errors import ConfigInvalid
+from reconciler.cli import (
+    EXIT_ERROR,
+    config_option,
+    env,
+    main,
+    state_option,
+    text_or_json_option,
+)
+from reconciler.errors import ConfigInvalid, StateError
+from reconciler.hub import open_state
 from reconciler.policy import Decided, EffectivePolicy, Level, Policy, load_policy
 
 SETTINGS = ("direction", "mode", "interval", "manage_inventory")
@@ -26,7 +35,8 @@ class VendorNote:
     """Which vendor the SKU resolves under, and how that was decided.
 
     ``source`` is ``listed`` (a vendor file lists the SKU), ``option``
-    (``--vendor``), or ``None`` when the vendor is unknown.
+    (``--vendor``), ``hub`` (the SKU's hub record), or ``None`` when the
+    vendor is unknown.
     """
 
     name: str | None
@@ -39,17 +49,17 @@ class VendorNote:
 
 @main.command()
 @click.argument("sku")
-@click.option("--store", "store_name", help="Only this store.")
+@click.option(
+    "--store",
+    "store_name",
+    envvar=env("--store"),
+    show_envvar=True,
+    help="Only this store.",
+)
 @click.option("--vendor", help="The SKU's vendor, when no vendor file lists it.")
 @config_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output for people or for tools.",
-)
+@state_option
+@text_or_json_option("Output for people or for tools.")
 @click.pass_context
 def explain(
     ctx: click.Context,
@@ -57,9 +67,16 @@ def explain(
     store_name: str | None,
     vendor: str | None,
     config_dir: str,
+    state_url: str | None,
     output_format: str,
 ) -> None:
-    """Show the effective policy of SKU in every store, and why."""
+    """Show the effective policy of SKU in every store, and why.
+
+    A SKU that no vendor file lists takes its vendor from --vendor, else
+    from its hub record (read from --state, which is never created here).
+    """
+    if not sku.strip():
+        _fail(ctx, "the SKU must not be empty")
     try:
         policy = load_policy(config_dir)
     except ConfigInvalid as invalid:
@@ -69,6 +86,9 @@ def explain(
 
     stores = _selected_stores(ctx, policy, store_name)
     note = _vendor_note(policy, sku, vendor)
+    if note.source is None:
+        url = state_url or policy.repository.settings.state_url
+        note = _hub_note(ctx, policy, sku, url)
     policies = [policy.for_sku(store, sku, note.name) for store in stores]
 
     if output_format == "json":
@@ -98,10 +118,43 @@ def _vendor_note(policy: Policy, sku: str, vendor: str | None) -> VendorNote:
         return VendorNote(listed, "listed", f"listed in {mark}{ignored}")
     if vendor is None:
         return VendorNote(None, None, "not listed; pass --vendor")
+    return VendorNote(vendor, "option", _without_file(policy, vendor, "--vendor"))
+
+
+def _hub_note(ctx: click.Context, policy: Policy, sku: str, url: str) -> VendorNote:
+    """The vendor of the SKU's hub record, as a pass would resolve it."""
+    if _sqlite_absent(url):
+        return VendorNote(None, None, "not listed; no hub yet; pass --vendor")
+    try:
+        with open_state(url) as state:
+            record = state.hub_records([sku]).get(sku)
+    except StateError as error:
+        _fail(ctx, str(error))
+    if record is None:
+        return VendorNote(None, None, "not listed; not in the hub; pass --vendor")
+    if record.vendor is None:
+        detail = "not listed; the hub record has no vendor; pass --vendor"
+        return VendorNote(None, None, detail)
+    detail = _without_file(policy, record.vendor, "the hub record")
+    return VendorNote(record.vendor, "hub", detail)
+
+
+def _without_file(policy: Policy, vendor: str, origin: str) -> str:
     if vendor in policy.repository.vendors:
-        return VendorNote(vendor, "option", "from --vendor")
-    detail = f"from --vendor; no vendors/{vendor}.yaml, so store settings apply"
-    return VendorNote(vendor, "option", detail)
+        return f"from {origin}"
+    return f"from {origin}; no vendors/{vendor}.yaml, so store settings apply"
+
+
+def _sqlite_absent(url: str) -> bool:
+    """True for an SQLite URL whose file does not exist (opening would create it)."""
+    prefix = "sqlite:///"
+    path = url.removeprefix(prefix)
+    return url.startswith(prefix) and path != ":memory:" and not Path(path).exists()
+
+
+def _fail(ctx: click.Context, message: str) -> NoReturn:
+    click.echo(f"reconcile explain: {message}", err=True)
+    ctx.exit(EXIT_ERROR)
 
 
 # --- rendering -----------------------------------------------------------------

@@ -1,45 +1,123 @@
-"""``reconcile history [--run ID]``: recent runs, or one run's journal."""
+"""``reconcile history [--run ID]``: recent runs, or one run's journal.
+
+The state store is ``--state`` (or ``RECONCILER_STATE``), else the ``state``
+of the config's ``reconciler.yaml``. An SQLite file that does not exist yet
+is reported as no runs, not created.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
-from reconciler.cli import EXIT_ERROR, EXIT_OK, main
-from reconciler.errors import StateError
+from reconciler.cli import (
+    EXIT_ERROR,
+    EXIT_OK,
+    config_option,
+    main,
+    state_option,
+    text_or_json_option,
+)
+from reconciler.errors import ConfigInvalid, StateError
 from reconciler.hub import open_state
 from reconciler.hub.records import JournalEntry, RunRecord, StateStore
+from reconciler.policy import load_policy
 from reconciler.runner import DEFAULT_STATE_URL
 
 
 @main.command()
-@click.option("--state", "state_url", default=DEFAULT_STATE_URL, show_default=True)
+@config_option
+@state_option
 @click.option("--run", "run_id", type=int, help="Show this run's journal.")
 @click.option("--limit", default=20, show_default=True, help="How many runs.")
-def history(state_url: str, run_id: int | None, limit: int) -> None:
+@text_or_json_option("Runs for people or for tools.")
+def history(
+    config_dir: str,
+    state_url: str | None,
+    run_id: int | None,
+    limit: int,
+    output_format: str,
+) -> None:
     """Recent runs and their journaled changes."""
+    url = state_url or _configured_state_url(Path(config_dir))
     try:
-        with open_state(state_url) as state:
-            lines = _runs(state, limit) if run_id is None else _journal(state, run_id)
+        found = _read(url, run_id, limit)
     except (StateError, LookupError) as error:
-        click.echo(f"reconcile history: {error}", err=True)
-        sys.exit(EXIT_ERROR)
-    for line in lines:
-        click.echo(line)
+        _fail(str(error))
+
+    if output_format == "json":
+        click.echo(json.dumps(_as_json(found, run_id), indent=2))
+    else:
+        for line in _as_text(found):
+            click.echo(line)
     sys.exit(EXIT_OK)
 
 
-def _runs(state: StateStore, limit: int) -> list[str]:
-    runs = state.runs(limit)
+Found = tuple[list[RunRecord], list[JournalEntry]]
+"""The runs read (one with ``--run``) and that run's journal."""
+
+
+def _configured_state_url(root: Path) -> str:
+    """``reconciler.yaml``'s state; the default file when there is no config."""
+    if not root.is_dir():
+        return DEFAULT_STATE_URL
+    try:
+        return load_policy(root).repository.settings.state_url
+    except ConfigInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        _fail(f"{invalid}; pass --state to read the history anyway")
+
+
+def _read(url: str, run_id: int | None, limit: int) -> Found:
+    if _sqlite_absent(url):
+        if run_id is not None:
+            raise LookupError(f"no run {run_id}: no state store yet")
+        return [], []
+    with open_state(url) as state:
+        return _runs(state, limit) if run_id is None else _journal(state, run_id)
+
+
+def _runs(state: StateStore, limit: int) -> Found:
+    return list(state.runs(limit)), []
+
+
+def _journal(state: StateStore, run_id: int) -> Found:
+    run = state.run(run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id} in the state store")
+    return [run], list(state.journal_of(run_id))
+
+
+def _sqlite_absent(url: str) -> bool:
+    prefix = "sqlite:///"
+    path = url.removeprefix(prefix)
+    return url.startswith(prefix) and path != ":memory:" and not Path(path).exists()
+
+
+# --- rendering -----------------------------------------------------------------
+
+
+def _as_text(found: Found) -> list[str]:
+    runs, entries = found
     if not runs:
         return ["no runs yet"]
-    return [_run_line(run) for run in runs]
+    return [_run_line(run) for run in runs] + [_entry_line(e) for e in entries]
 
 
 def _run_line(run: RunRecord) -> str:
+    """One line per run; the plan's ``stores`` count is left out, as the
+    ``stores=`` list already says which stores (and so how many)."""
     finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
-    counts = " ".join(f"{key}={value}" for key, value in sorted(run.summary.items()))
+    counts = " ".join(
+        f"{key}={value}"
+        for key, value in sorted(run.summary.items())
+        if key != "stores"
+    )
     stores = ",".join(run.stores) or "-"
     started = run.started_at.isoformat(timespec="seconds")
     return (
@@ -48,17 +126,49 @@ def _run_line(run: RunRecord) -> str:
     )
 
 
-def _journal(state: StateStore, run_id: int) -> list[str]:
-    run = state.run(run_id)
-    if run is None:
-        raise LookupError(f"no run {run_id} in the state store")
-    entries = state.journal_of(run_id)
-    return [_run_line(run)] + [_entry_line(e) for e in entries]
-
-
 def _entry_line(entry: JournalEntry) -> str:
     message = f"  ({entry.message})" if entry.message else ""
     return (
         f"  {entry.store} {entry.sku} {entry.target}.{entry.field}: "
         f"{entry.before} -> {entry.after}  {entry.outcome}{message}"
     )
+
+
+def _as_json(found: Found, run_id: int | None) -> Any:
+    runs, entries = found
+    if run_id is None:
+        return [_run_json(run) for run in runs]
+    return {**_run_json(runs[0]), "journal": [_entry_json(e) for e in entries]}
+
+
+def _run_json(run: RunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "kind": run.kind.value,
+        "status": run.status.value,
+        "started_at": run.started_at.isoformat(timespec="seconds"),
+        "finished_at": (
+            run.finished_at.isoformat(timespec="seconds") if run.finished_at else None
+        ),
+        "stores": list(run.stores),
+        "summary": {k: v for k, v in sorted(run.summary.items()) if k != "stores"},
+    }
+
+
+def _entry_json(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "store": entry.store,
+        "sku": entry.sku,
+        "target": entry.target,
+        "field": entry.field,
+        "before": entry.before,
+        "after": entry.after,
+        "outcome": entry.outcome,
+        "message": entry.message,
+        "at": entry.at.isoformat(timespec="seconds"),
+    }
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"reconcile history: {message}", err=True)
+    sys.exit(EXIT_ERROR)

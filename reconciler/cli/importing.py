@@ -19,7 +19,14 @@ from typing import NoReturn
 import click
 
 from reconciler.apply.executor import utc_now
-from reconciler.cli import EXIT_ERROR, config_option, format_option, main
+from reconciler.cli import (
+    EXIT_ERROR,
+    allow_mass_change_option,
+    config_option,
+    format_option,
+    main,
+    state_option,
+)
 from reconciler.config.model import Direction
 from reconciler.errors import ConfigInvalid, ImportRefused, StopRun
 from reconciler.hub import open_state
@@ -47,15 +54,10 @@ SHOWN = 10
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @config_option
-@click.option("--state", "state_url", help="State store URL (sqlite:///, ...).")
+@state_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--yes", is_flag=True, help="Apply without asking for confirmation.")
-@click.option(
-    "--allow-mass-change",
-    multiple=True,
-    metavar="STORE",
-    help="Let STORE's push past its guard for this import (repeatable).",
-)
+@allow_mass_change_option
 @format_option
 def import_command(
     file: Path,

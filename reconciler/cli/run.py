@@ -22,6 +22,8 @@ from reconciler.report.progress import Progress
 from reconciler.runner import PassOptions, PassResult, run_pass
 
 NO_TERMINAL = "pass --yes to apply without a terminal"
+DRY_RUN_AND_YES = "--dry-run and --yes contradict each other: a dry run applies nothing"
+UNKNOWN_SKU = "SKU {sku!r} is neither in the hub nor on any selected store"
 
 
 def run_command(
@@ -38,6 +40,8 @@ def run_command(
     allow_mass_change: tuple[str, ...],
 ) -> None:
     """Run one pass and exit with its code (see ``reconciler.cli``)."""
+    if dry_run and yes:
+        _fail(DRY_RUN_AND_YES)
     ask = not dry_run and not yes
     if ask and not sys.stdin.isatty():
         _fail(NO_TERMINAL)
@@ -52,6 +56,8 @@ def run_command(
         allow_mass_change=allow_mass_change,
     )
     result = _run(config_dir, options, output_format, ask=ask)
+    for sku in result.unknown_skus:
+        click.echo(f"reconcile: warning: {UNKNOWN_SKU.format(sku=sku)}", err=True)
     click.echo(render_result(result, output_format))
     sys.exit(result.exit_code)
 

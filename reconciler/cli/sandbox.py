@@ -13,13 +13,13 @@ from typing import Any, NoReturn, cast
 
 import click
 
-from reconciler.cli import EXIT_ERROR, config_option, main
+from reconciler.cli import EXIT_ERROR, config_option, main, state_option
 from reconciler.config.model import StoreConfig
 from reconciler.errors import ChannelConfigError, ConfigInvalid
 from reconciler.policy import Policy, load_policy
 from reconciler.runner import state_dir_of
 from reconciler.sandbox.base import EmulatorBase
-from reconciler.sandbox.magento import MagentoError
+from reconciler.sandbox.magento import NO_QTY_TYPES, MagentoEmulator
 from reconciler.sandbox.registry import (
     EMULATORS,
     open_emulator,
@@ -119,9 +119,7 @@ def _on_signals(stop: threading.Event) -> None:
 @click.argument("sku")
 @click.argument("units", type=click.IntRange(min=1))
 @config_option
-@click.option(
-    "--state", "state_url", help="State store URL; its folder holds sandboxes."
-)
+@state_option
 def sell(
     store: str, sku: str, units: int, config_dir: str, state_url: str | None
 ) -> None:
@@ -129,7 +127,9 @@ def sell(
 
     Only for stores whose endpoint is sandbox://NAME: it lowers the emulated
     channel's quantity, which the next pass sees as drift (or, on a master
-    store, as a change for the hub to take).
+    store, as a change for the hub to take). Like the shop, it refuses to sell
+    more than is in stock unless the item takes backorders, and sells only
+    stock-keeping (simple, tracked) items.
     """
     policy = _policy(config_dir)
     config = policy.repository.stores.get(store)
@@ -143,33 +143,69 @@ def sell(
 
     state_dir = state_dir_of(state_url or policy.repository.settings.state_url)
     emulator = _store_emulator(config, Path(config_dir), state_dir)
-    before = _quantity(emulator, config, sku)
+    stock = _stock(emulator, config, sku)
+    if units > stock.quantity and stock.no_oversell is not None:
+        _fail(
+            f"store {store}: cannot sell {units} of {sku!r}; {stock.quantity} in "
+            f"stock and {stock.no_oversell}"
+        )
 
-    _set_quantity(emulator, config, sku, before - units)
+    _set_quantity(emulator, config, sku, stock.quantity - units)
     save(emulator, state_dir / "sandbox" / config.name)
-    click.echo(f"{store}: sold {units} of {sku}; quantity {before} -> {before - units}")
+    after = stock.quantity - units
+    click.echo(f"{store}: sold {units} of {sku}; quantity {stock.quantity} -> {after}")
 
 
-def _quantity(emulator: EmulatorBase, config: StoreConfig, sku: str) -> int:
-    """The SKU's quantity where the store's adapter reads it, or a clear error."""
+@dataclass(frozen=True, slots=True)
+class Stock:
+    """What a sale may take: the quantity, and why it may not go below it
+    (``None`` when the item takes backorders, so a sale may oversell)."""
+
+    quantity: int
+    no_oversell: str | None
+
+
+def _stock(emulator: EmulatorBase, config: StoreConfig, sku: str) -> Stock:
+    """The SKU's sellable stock where the store's adapter reads it, or a clear
+    error for an item a shopper cannot buy from stock."""
     if isinstance(emulator, ShopifyEmulator):
-        return _shop_quantity(emulator, config, sku)
-    try:
-        return int(cast(Any, emulator).quantity(sku))
-    except MagentoError:
-        _fail(f"store {config.name}: no item with SKU {sku!r}")
+        return _shop_stock(emulator, config, sku)
+    return _magento_stock(cast(MagentoEmulator, emulator), config, sku)
 
 
-def _shop_quantity(shop: ShopifyEmulator, config: StoreConfig, sku: str) -> int:
-    count = sum(1 for variant in shop.variants.values() if variant.sku == sku)
-    if count == 0:
+def _magento_stock(shop: MagentoEmulator, config: StoreConfig, sku: str) -> Stock:
+    item = shop.items.get(sku.casefold())
+    if item is None:
         _fail(f"store {config.name}: no item with SKU {sku!r}")
-    if count > 1:
-        _fail(f"store {config.name}: {count} items have SKU {sku!r}; cannot tell which")
+    if item.type_id in NO_QTY_TYPES:
+        _fail(
+            f"store {config.name}: {sku!r} is a {item.type_id} product, which keeps "
+            "no stock of its own; sell one of its simple products"
+        )
+    if not shop.managed(item):
+        _fail(
+            f"store {config.name}: {sku!r} does not manage stock; no quantity to sell"
+        )
+    return Stock(int(item.qty), "the emulated store takes no backorders")
+
+
+def _shop_stock(shop: ShopifyEmulator, config: StoreConfig, sku: str) -> Stock:
+    found = [variant for variant in shop.variants.values() if variant.sku == sku]
+    if not found:
+        _fail(f"store {config.name}: no item with SKU {sku!r}")
+    if len(found) > 1:
+        _fail(
+            f"store {config.name}: {len(found)} items have SKU {sku!r}; "
+            "cannot tell which"
+        )
+    if not found[0].tracked:
+        _fail(f"store {config.name}: {sku!r} is not tracked; no quantity to sell")
     quantity = shop.quantity(sku, _location(shop, config))
     if quantity is None:
         _fail(f"store {config.name}: SKU {sku!r} is not stocked at its location")
-    return quantity
+    if found[0].policy == "CONTINUE":
+        return Stock(quantity, None)
+    return Stock(quantity, "its inventory policy is DENY (no overselling)")
 
 
 def _set_quantity(

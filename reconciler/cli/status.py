@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli import EXIT_ERROR, config_option, main
+from reconciler.cli import EXIT_ERROR, config_option, main, state_option
 from reconciler.daemon.status import RECENT_RUNS, document, render_text, views_from_runs
 from reconciler.errors import ConfigInvalid, StateError
 from reconciler.hub.state import open_state
@@ -20,7 +20,7 @@ from reconciler.policy import load_policy
 
 @main.command()
 @config_option
-@click.option("--state", "state_url", help="State URL (default: the config's).")
+@state_option
 @click.option("--url", help="A running daemon's address, e.g. http://127.0.0.1:9464.")
 @click.option(
     "--format",

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli import EXIT_ERROR, EXIT_OK, config_option, main
+from reconciler.cli import (
+    EXIT_ERROR,
+    EXIT_OK,
+    config_option,
+    main,
+    text_or_json_option,
+)
 from reconciler.config.model import Repository
 from reconciler.errors import ConfigInvalid, ConfigProblem
 from reconciler.policy import load_policy
@@ -21,14 +27,7 @@ from reconciler.policy import load_policy
 
 @main.command()
 @config_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Problems for people (stderr) or as a JSON list (stdout).",
-)
+@text_or_json_option("Problems for people (stderr) or as a JSON list (stdout).")
 def validate(config_dir: str, output_format: str) -> None:
     """Check every file of the config repository; list every problem."""
     loaded = _load(config_dir)

@@ -53,7 +53,8 @@ def write_repo(root: Path, files: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> str:
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(tmp_path)  # the default state file: absent, so no hub
     return write_repo(
         tmp_path,
         {
@@ -141,7 +142,7 @@ def test_json_gives_the_same_answer_as_data(repo: str) -> None:
     [
         pytest.param(
             [],
-            "vendor: none (not listed; pass --vendor)",
+            "vendor: none (not listed; no hub yet; pass --vendor)",
             "  mode              automatic       built-in",
             id="no-vendor",
         ),
