@@ -322,6 +322,7 @@ def _grouped(
 _sku = attrgetter("sku")
 _vendor = attrgetter("vendor")
 _manage = attrgetter("manage_inventory")
+_quantity = attrgetter("quantity_available")
 
 
 def _listed(vendor_of: Mapping[str, str], records: list[HubRecord]) -> list[HubRecord]:
@@ -346,13 +347,14 @@ class _Group:
     a fraction of the cost.
     """
 
-    __slots__ = ("_folded", "_managed", "records", "skus")
+    __slots__ = ("_folded", "_managed", "_never_negative", "records", "skus")
 
     def __init__(self, records: list[HubRecord]) -> None:
         self.records = records
         self.skus = list(map(_sku, records))
         self._folded: list[str] | None = None
         self._managed: int | None = None
+        self._never_negative: bool | None = None
 
     def managed_count(self) -> int:
         """How many of the records manage stock."""
@@ -360,12 +362,19 @@ class _Group:
             self._managed = list(map(_manage, self.records)).count(True)
         return self._managed
 
+    def never_negative(self) -> bool:
+        """Whether no record has a negative quantity."""
+        if self._never_negative is None:
+            lowest = min(map(_quantity, self.records), default=0)
+            self._never_negative = lowest >= 0
+        return self._never_negative
+
     def keys(self, casefold: bool) -> list[str]:
         """The SKUs in record order, casefolded when the store matches so."""
         if not casefold:
             return self.skus
         if self._folded is None:
-            ascii_only = all(map(str.isascii, self.skus))
+            ascii_only = "".join(self.skus).isascii()
             fold = str.lower if ascii_only else str.casefold
             self._folded = list(map(fold, self.skus))
         return self._folded
@@ -390,7 +399,7 @@ def _plan_pulls(master: _Target, group: _Group, selection: Selection) -> _Pulled
     Returns the hub's values after each pull by SKU.
     """
     keys = group.keys(master.casefold)
-    behind = _out_of_sync(master.items, keys, group.records, None)
+    behind = _out_of_sync(master.items, keys, group, None)
     parts = master.parts
     _count_found(parts, group, behind, None)
 
@@ -413,7 +422,7 @@ def _plan_pushes(
     """
     manage = target.manage
     keys = group.keys(target.casefold)
-    behind = _out_of_sync(target.items, keys, group.records, manage)
+    behind = _out_of_sync(target.items, keys, group, manage)
     _count_found(target.parts, group, behind, manage)
 
     for record, item in behind:
@@ -431,7 +440,7 @@ _Behind = list[tuple[HubRecord, ChannelItem | None]]
 def _out_of_sync(
     items: Mapping[str, ChannelItem],
     keys: list[str],
-    records: list[HubRecord],
+    group: _Group,
     manage: bool | None,
 ) -> _Behind:
     """The records whose item is missing, has a problem or holds other values,
@@ -440,33 +449,30 @@ def _out_of_sync(
     An item is in sync when it has no problem, manages stock as wanted (the
     record's ``manage_inventory``, or ``manage`` when the store's policy sets
     it) and, when managed, holds the record's quantity and that is not
-    negative. This loop runs once per SKU and store, so the common case,
-    a managed item with the record's quantity, is tested first and inline.
+    negative. This loop runs once per SKU and store, so in the usual case (no
+    managed override, no negative quantity in the group) a managed item with
+    the record's quantity is let through by the first test, inline.
     """
     behind: _Behind = []
     lookup = map(items.get, keys)
-    if manage is None:
-        for item, record in zip(lookup, records, strict=True):
-            if item is not None:
-                quantity = record.quantity_available
+    if manage is None and group.never_negative():
+        for item, record in zip(lookup, group.records, strict=True):
+            if item is not None and item.problem is None:
                 if (
-                    item.quantity == quantity
-                    and quantity >= 0
+                    item.quantity == record.quantity_available
                     and item.managed is record.manage_inventory
-                    and item.problem is None
                 ):
                     continue
-                if not (item.managed or record.manage_inventory) and (
-                    item.problem is None
-                ):
+                if not (item.managed or record.manage_inventory):
                     continue
             behind.append((record, item))
         return behind
 
-    for item, record in zip(lookup, records, strict=True):
-        if item is not None and item.managed is manage and item.problem is None:
+    for item, record in zip(lookup, group.records, strict=True):
+        wanted = record.manage_inventory if manage is None else manage
+        if item is not None and item.managed is wanted and item.problem is None:
             quantity = record.quantity_available
-            if not manage or (item.quantity == quantity and quantity >= 0):
+            if not wanted or (item.quantity == quantity and quantity >= 0):
                 continue
         behind.append((record, item))
     return behind
