@@ -16,6 +16,7 @@ for the next pass to plan again; nothing of them is journaled.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from reconciler.channels.base import ChannelAdapter, ItemOutcome, Outcome
+from reconciler.channels.base import (
+    ChannelAdapter,
+    ChannelItem,
+    ItemOutcome,
+    Outcome,
+)
 from reconciler.errors import ChannelError
 from reconciler.hub.records import HubRecord, JournalEntry, SeenValue, StateStore
 from reconciler.plan.model import Change, Plan, StorePlan
@@ -52,16 +58,27 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class ChangeResult:
-    """What became of one planned change, with the channel's own words."""
+    """What became of one planned change, with the channel's own words.
+
+    ``change`` is the change as written and journaled. After a stale
+    compare-and-set it is the re-plan made from the re-read item, and
+    ``planned`` keeps the change as first planned, so a report can say that
+    the channel moved between read and write.
+    """
 
     change: Change
     outcome: Outcome
     code: str | None = None
     message: str | None = None
+    planned: Change | None = None
 
     @property
     def failed(self) -> bool:
         return self.outcome in FAILED_OUTCOMES
+
+    @property
+    def replanned(self) -> bool:
+        return self.planned is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +294,13 @@ def _retry_stale(
     store: str, stale: Sequence[Change], adapter: ChannelAdapter, journal: Journal
 ) -> tuple[list[ChangeResult], StoreFailure | None]:
     """Re-read the stale items, re-plan them against what the channel holds
-    now, and write once more; what is stale again waits for the next pass."""
+    now, and write once more; what is stale again waits for the next pass.
+
+    The write planned from the first read is never sent again: the re-plan
+    starts from the re-read values, so its compare-and-set expects them and
+    its journal entry shows them as ``before``. An item the re-plan leaves
+    nothing to write for is journaled as stale with the reason.
+    """
     log.info("event=apply.stale store=%s sku_count=%d", store, len(stale))
     try:
         snapshot = adapter.read([change.sku for change in stale])
@@ -287,12 +310,75 @@ def _retry_stale(
         return kept, StoreFailure(store, "read", str(error))
 
     replanned: list[Change] = []
+    planned_by_sku: dict[str, Change] = {}
+    settled: list[ChangeResult] = []
     for change in stale:
         item = snapshot.get(change.sku)
         fresh = replan_change(change, item) if item is not None else None
-        if fresh is not None:
+        if fresh is None:
+            settled.append(_not_replanned(change, item))
+        else:
             replanned.append(fresh)
-    return _write_batches(store, replanned, adapter, journal, last_try=True)
+            planned_by_sku[fresh.sku] = change
+    if settled:
+        _record(store, settled, journal, last_try=True)
+
+    written, failure = _write_batches(store, replanned, adapter, journal, last_try=True)
+    retried = [
+        dataclasses.replace(r, planned=planned_by_sku.get(r.change.sku))
+        for r in written
+    ]
+    return settled + retried, failure
+
+
+def _not_replanned(change: Change, item: ChannelItem | None) -> ChangeResult:
+    """A stale change whose re-read leaves nothing to write this pass."""
+    if item is None:
+        reason = "the re-read did not find the item; left for the next pass"
+    elif item.problem is not None:
+        reason = f"the re-read found the item {item.problem}; left for the next pass"
+    else:
+        reason = "the re-read found the wanted values already there; nothing written"
+    return ChangeResult(change, Outcome.STALE, None, reason)
+
+
+def outcome_counts(plan: Plan, results: Sequence[ChangeResult]) -> dict[str, int]:
+    """What became of the plan's changes, per target, for a run's summary.
+
+    Keys are ``pulls_*`` (the hub) and ``pushes_*`` (the stores): ``planned``,
+    ``applied`` and ``not_attempted`` (planned, never sent: a blocking guard,
+    a stopped store or run) always; ``stale``, ``refused``, ``deferred``,
+    ``failed`` and ``replanned`` (applied or not after a stale re-read) only
+    when some change ended that way, so a history line stays short.
+    """
+    by_key = {_key(result.change): result for result in results}
+    counts: dict[str, int] = {}
+    for store in plan.stores:
+        for target, changes in (("pulls", store.pulls), ("pushes", store.pushes)):
+            for change in changes:
+                result = by_key.get(_key(change))
+                _count(counts, target, result)
+    for target in ("pulls", "pushes"):
+        for name in ("planned", "applied", "not_attempted"):
+            counts.setdefault(f"{target}_{name}", 0)
+    return dict(sorted(counts.items()))
+
+
+def _key(change: Change) -> tuple[str, str, str]:
+    return (change.store, change.sku, change.target.value)
+
+
+def _count(counts: dict[str, int], target: str, result: ChangeResult | None) -> None:
+    names = ["planned"]
+    if result is None:
+        names.append("not_attempted")
+    else:
+        names.append(result.outcome.value)
+        if result.replanned:
+            names.append("replanned")
+    for name in names:
+        key = f"{target}_{name}"
+        counts[key] = counts.get(key, 0) + 1
 
 
 def _match(

@@ -2,8 +2,11 @@
 
 ``render`` is the one entry point the command line calls. Every format reads
 the same ``Report`` view: the plan, and for an applied run the adapter's
-outcome of each change and the error that stopped a store. Counts and the
-closing summary line live here, so that the three formats never disagree.
+outcome of each change and the error that stopped a store. A change that
+went stale and was re-planned within the run is shown as finally written
+(the journal's ``before``), with a note naming the value the channel moved
+from. Counts, the closing summary line, the store headings and hints live
+here, so that the three formats never disagree.
 
 The format modules import this one, so ``render`` imports them when called
 rather than at the top of this module.
@@ -18,10 +21,23 @@ from typing import Protocol, TypeVar
 
 from reconciler.apply.executor import ChangeResult, StoreFailure
 from reconciler.channels.base import ItemOutcome, Outcome
-from reconciler.plan.model import Change, FieldValue, Plan, Side, StorePlan
+from reconciler.plan.model import (
+    Change,
+    FieldValue,
+    Plan,
+    Side,
+    SkipReason,
+    StorePlan,
+)
 
 FORMATS = ("text", "json", "markdown")
 FIRST_FEW = 5
+CHANNEL_TO_HUB = "channel_to_hub"
+GUARD_STAGE = "guard"
+ERROR_JOIN = "; "
+IMPORT_HINT = (
+    "the hub has no record of these SKUs; load it with `reconcile import FILE.csv`"
+)
 
 OutcomeKey = tuple[str, str, str]
 
@@ -73,6 +89,17 @@ class StoreView:
         return self.plan.direction if self.plan is not None else None
 
     @property
+    def error_besides_guard(self) -> str | None:
+        """The error, less the blocking guard's own message: apply records a
+        blocked store as a ``guard`` failure, and the verdict already says it."""
+        guard = self.plan.guard if self.plan is not None else None
+        if self.error is None or guard is None or not guard.blocks:
+            return self.error
+        own = failure_text(GUARD_STAGE, guard.message or "")
+        parts = [part for part in self.error.split(ERROR_JOIN) if part != own]
+        return ERROR_JOIN.join(parts) or None
+
+    @property
     def stopped(self) -> bool:
         """Whether an error or a blocking guard kept the store from applying."""
         guard = self.plan.guard if self.plan is not None else None
@@ -95,6 +122,7 @@ class Tally:
     pulled: int = 0
     pushed: int = 0
     not_attempted: int = 0
+    replanned: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +134,28 @@ class Report:
     store_errors: Mapping[str, str] = field(default_factory=dict)
     run_id: int | None = None
     dry_run: bool = True
+    replanned: Mapping[OutcomeKey, Change] = field(default_factory=dict)
+    """The re-plan of a planned change that went stale, by the same key."""
 
     @property
     def applied(self) -> bool:
         return not self.dry_run
 
     def outcome(self, change: Change) -> ItemOutcome | None:
-        return self.outcomes.get((change.store, change.sku, change.target.value))
+        return self.outcomes.get(_key(change))
+
+    def written(self, change: Change) -> Change:
+        """The change as finally written and journaled: its re-plan, if any."""
+        return self.replanned.get(_key(change), change)
+
+    def replan_note(self, change: Change) -> str | None:
+        """``re-planned after a concurrent change: 61 -> 59 on the channel``."""
+        fresh = self.replanned.get(_key(change))
+        if fresh is None:
+            return None
+        moves = _moves(change, fresh)
+        moved = f": {', '.join(moves)} on the channel" if moves else ""
+        return f"re-planned after a concurrent change{moved}"
 
     def stores(self) -> list[StoreView]:
         """Every store of the plan or of the errors, by name."""
@@ -158,7 +201,60 @@ class Report:
             pulled=sum(1 for c in applied if c.target is Side.HUB),
             pushed=sum(1 for c in applied if c.target is Side.CHANNEL),
             not_attempted=sum(1 for _, r in results if r is None),
+            replanned=sum(1 for c in changes if _key(c) in self.replanned),
         )
+
+
+def _key(change: Change) -> OutcomeKey:
+    return (change.store, change.sku, change.target.value)
+
+
+def _moves(planned: Change, fresh: Change) -> list[str]:
+    """How the channel's values moved between the plan's read and the re-read."""
+    managed = (planned.expected_managed, fresh.expected_managed)
+    quantity = (planned.expected_quantity, fresh.expected_quantity)
+    if managed[0] == managed[1]:
+        same = quantity[0] == quantity[1]
+        return (
+            [] if same else [f"{show_value(quantity[0])} -> {show_value(quantity[1])}"]
+        )
+    moves = [f"manage_inventory {show_value(managed[0])} -> {show_value(managed[1])}"]
+    if quantity[0] != quantity[1]:
+        moves.append(
+            f"quantity_available {show_value(quantity[0])} -> {show_value(quantity[1])}"
+        )
+    return moves
+
+
+def store_heading(view: StoreView) -> str:
+    """``magento-eu (default channel_to_hub; this plan: 54 pulls, 621 pushes)``.
+
+    The default direction alone would mislead where vendor or product
+    overrides make a master store take pushes, so the plan's own counts follow.
+    """
+    plan = view.plan
+    if plan is None:
+        return view.name
+    counts = [
+        f"{len(changes):,} {noun if len(changes) == 1 else nouns}"
+        for changes, noun, nouns in (
+            (plan.pulls, "pull", "pulls"),
+            (plan.pushes, "push", "pushes"),
+        )
+        if changes
+    ]
+    this_plan = f"; this plan: {', '.join(counts)}" if counts else ""
+    return f"{view.name} (default {plan.direction}{this_plan})"
+
+
+def import_hint(plan: StorePlan) -> str | None:
+    """A hint for a master store whose SKUs the hub has never heard of.
+
+    A master store never creates hub records (DESIGN.md section 4), so an
+    empty hub stays empty until an import; say so rather than ``No changes``.
+    """
+    unknown = any(s.reason is SkipReason.UNKNOWN_TO_HUB for s in plan.skipped)
+    return IMPORT_HINT if unknown and plan.direction == CHANNEL_TO_HUB else None
 
 
 def render(
@@ -185,22 +281,39 @@ def render_result(result: PassOutcome, fmt: str) -> str:
 
 
 def report_of(result: PassOutcome) -> Report:
-    """The report view of a pass; several failures of one store are joined."""
+    """The report view of a pass; several failures of one store are joined.
+
+    A result's change is its re-plan when it went stale; keyed as the planned
+    change (same store, SKU and target), it takes that change's place.
+    """
     outcomes = {
-        (r.change.store, r.change.sku, r.change.target.value): ItemOutcome(
+        _key(r.change): ItemOutcome(
             r.change.sku, r.outcome, code=r.code, message=r.message
         )
         for r in result.results
     }
+    replanned = {_key(r.change): r.change for r in result.results if r.replanned}
     errors: dict[str, list[str]] = {}
     for failure in result.failures:
         errors.setdefault(failure.store, []).append(
-            f"{failure.stage}: {failure.message}"
+            failure_text(failure.stage, failure.message)
         )
-    store_errors = {store: "; ".join(messages) for store, messages in errors.items()}
+    store_errors = {
+        store: ERROR_JOIN.join(messages) for store, messages in errors.items()
+    }
     return Report(
-        result.plan, outcomes, store_errors, result.run_id, not result.applied
+        result.plan,
+        outcomes,
+        store_errors,
+        result.run_id,
+        not result.applied,
+        replanned,
     )
+
+
+def failure_text(stage: str, message: str) -> str:
+    """A store failure as reports show it: ``read: page 3 timed out``."""
+    return f"{stage}: {message}"
 
 
 def render_report(report: Report, fmt: str) -> str:
@@ -257,6 +370,8 @@ def _applied_counts(tally: Tally) -> list[str]:
     ]
     for outcome in (Outcome.STALE, Outcome.REFUSED, Outcome.DEFERRED, Outcome.FAILED):
         counts.append(f"{tally.outcomes.get(outcome.value, 0):,} {outcome.value}")
+        if outcome is Outcome.STALE and tally.replanned:
+            counts.append(f"{tally.replanned:,} re-planned after a concurrent change")
     if tally.not_attempted:
         counts.append(f"{tally.not_attempted:,} not attempted")
     return counts

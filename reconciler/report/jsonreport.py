@@ -3,8 +3,12 @@
 The document follows ``reconciler/schemas/plan.schema.json``; its
 ``schema_version`` changes whenever a field is renamed, removed or changes
 meaning (adding an optional field does not), so tools can refuse a document
-they do not understand. Ordering is deterministic (stores by name, entries by
-SKU), so two runs over the same state produce the same bytes.
+they do not understand. The properties added within version 1 (a change's
+``replanned_from``, the outcomes' ``replanned``) appear only when a run
+re-planned something, so a document without a re-plan is exactly what the
+first version of the schema describes. Ordering is deterministic (stores
+by name, entries by SKU), so two runs over the same state produce the same
+bytes.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ def _summary(tally: Tally, *, applied: bool) -> Json:
             **tally.outcomes,
             "not_attempted": tally.not_attempted,
         }
+        if tally.replanned:
+            summary["outcomes"]["replanned"] = tally.replanned
     return summary
 
 
@@ -92,18 +98,33 @@ def _store(report: Report, view: StoreView) -> Json:
 
 
 def _change(report: Report, change: Change) -> Json:
-    return {
+    """The change as written (its re-plan after a stale read, if any)."""
+    written = report.written(change)
+    document: Json = {
         "sku": change.sku,
         "target": change.target.value,
         "label": change.label.value,
-        "fields": [_field(f) for f in change.fields],
-        "managed": change.managed,
-        "quantity": change.quantity,
-        "expected_managed": change.expected_managed,
-        "expected_quantity": change.expected_quantity,
-        "ref": change.ref,
+        "fields": [_field(f) for f in written.fields],
+        "managed": written.managed,
+        "quantity": written.quantity,
+        "expected_managed": written.expected_managed,
+        "expected_quantity": written.expected_quantity,
+        "ref": written.ref,
         "note": change.note,
         "outcome": _outcome(report.outcome(change)) if report.applied else None,
+    }
+    note = report.replan_note(change)
+    if note is not None:
+        document["replanned_from"] = _replanned_from(change, note)
+    return document
+
+
+def _replanned_from(planned: Change, note: str) -> Json:
+    return {
+        "fields": [_field(f) for f in planned.fields],
+        "expected_managed": planned.expected_managed,
+        "expected_quantity": planned.expected_quantity,
+        "note": note,
     }
 
 

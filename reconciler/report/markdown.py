@@ -20,6 +20,7 @@ from reconciler.report import (
     StoreView,
     by_sku,
     first_few,
+    import_hint,
     one_line,
     show_value,
     summary_line,
@@ -47,8 +48,19 @@ def render_markdown(
 
 def escape(text: str) -> str:
     """Text safe inside a table cell: markup characters escaped, one line."""
-    flat = one_line(text)
-    return "".join("\\" + char if char in _MARKUP else char for char in flat)
+    return _escape_chars(one_line(text))
+
+
+def _escape_chars(text: str) -> str:
+    return "".join("\\" + char if char in _MARKUP else char for char in text)
+
+
+def escape_prose(text: str) -> str:
+    """Text outside a table: markup escaped, but `code` spans kept as code."""
+    spans = one_line(text).split("`")
+    return "`".join(
+        span if index % 2 else _escape_chars(span) for index, span in enumerate(spans)
+    )
 
 
 def _sku(sku: str) -> str:
@@ -75,7 +87,7 @@ def _head(report: Report) -> str:
 
 def _store_table(report: Report, views: list[StoreView]) -> list[str]:
     lines = [
-        "| store | direction | to pull | to push | held | skipped | status |",
+        "| store | default direction | to pull | to push | held | skipped | status |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for view in views:
@@ -150,7 +162,8 @@ def _rank(report: Report, change: Change) -> tuple[bool, bool, int, str, str]:
     failed = report.applied and (
         result is None or result.outcome is not Outcome.APPLIED
     )
-    return (not failed, not change.zeroes, -_moved(change), change.store, change.sku)
+    written = report.written(change)
+    return (not failed, not written.zeroes, -_moved(written), change.store, change.sku)
 
 
 def _moved(change: Change) -> int:
@@ -169,14 +182,15 @@ def _change_row(report: Report, change: Change) -> str:
     sync = "pull to hub" if change.target is Side.HUB else "push to store"
     fields = ", ".join(
         f"{f.field} {show_value(f.before)} → {show_value(f.after)}"
-        for f in change.fields
+        for f in report.written(change).fields
     )
     label = change.label.value
     if change.note:
         label += f": {escape(change.note)}"
     cells = [escape(change.store), _sku(change.sku), sync, escape(fields), label]
     if report.applied:
-        cells.append(_message(outcome_text(report.outcome(change))))
+        outcome = outcome_text(report.outcome(change), report.replan_note(change))
+        cells.append(_message(outcome))
     return "| " + " | ".join(cells) + " |\n"
 
 
@@ -214,10 +228,14 @@ def _store_left_alone(plan: StorePlan, limit: int) -> list[str]:
     for what, reason, sku in sorted(entries):
         groups.setdefault((what, reason), []).append(_sku(sku))
     store = escape(plan.store)
-    return [
+    lines = [
         f"- **{store}** {what} {len(skus):,} ({reason}): {first_few(skus, limit)}"
         for (what, reason), skus in groups.items()
     ]
+    hint = import_hint(plan)
+    if hint is not None:
+        lines.append(f"- **{store}** hint: {escape_prose(hint)}")
+    return lines
 
 
 def _bounded(comment: str, max_chars: int) -> str:

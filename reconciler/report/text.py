@@ -1,8 +1,9 @@
 """The plan, or an applied run, as plain text for people.
 
-One block per store, headed by its name and direction; one line per change,
-pulls (``hub <- store``) before pushes (``store <- hub``), each naming its
-SKU so that ``grep SKU`` finds every line about it. Held, skipped and
+One block per store, headed by its name, default direction and what this
+plan does there (overrides can make a master store take pushes); one line
+per change, pulls (``hub <- store``) before pushes (``store <- hub``), each
+naming its SKU so that ``grep SKU`` finds every line about it. Held, skipped and
 conflicting SKUs are counted with the first few named. No colour: the text
 goes to logs and pipes as often as to a terminal.
 """
@@ -20,8 +21,10 @@ from reconciler.report import (
     StoreView,
     by_sku,
     first_few,
+    import_hint,
     one_line,
     show_value,
+    store_heading,
     summary_line,
 )
 
@@ -40,10 +43,10 @@ def render_text(report: Report, *, limit: int = FIRST_FEW) -> str:
 
 
 def _store_block(report: Report, view: StoreView, limit: int) -> list[str]:
-    direction = f" (direction {view.direction})" if view.direction else ""
-    lines = [f"{view.name}{direction}"]
-    if view.error is not None:
-        lines.append(f"  stopped: {one_line(view.error)}")
+    lines = [store_heading(view)]
+    error = view.error_besides_guard
+    if error is not None:
+        lines.append(f"  stopped: {one_line(error)}")
     plan = view.plan
     if plan is None:
         return lines
@@ -56,6 +59,9 @@ def _store_block(report: Report, view: StoreView, limit: int) -> list[str]:
         lines.append("  no changes")
     lines.extend(_counted("held", ((h.reason, h.sku) for h in plan.held), limit))
     lines.extend(_counted("skipped", ((s.reason, s.sku) for s in plan.skipped), limit))
+    hint = import_hint(plan)
+    if hint is not None:
+        lines.append(f"  hint: {hint}")
     return lines
 
 
@@ -66,21 +72,26 @@ def change_line(change: Change, report: Report) -> str:
         if change.target is Side.HUB
         else f"{change.store} <- hub"
     )
-    fields = ", ".join(_field_text(f) for f in change.fields)
+    written = report.written(change)
+    fields = ", ".join(_field_text(f) for f in written.fields)
     label = (
         change.label.value if change.note is None else f"{change.label}: {change.note}"
     )
     line = f"  {arrow}  {change.sku}  {fields}  [{label}]"
     if report.applied:
-        line += f"  => {outcome_text(report.outcome(change))}"
+        outcome = outcome_text(report.outcome(change), report.replan_note(change))
+        line += f"  => {outcome}"
     return line
 
 
-def outcome_text(result: ItemOutcome | None) -> str:
-    """What applying a change did, with the channel's code and message."""
+def outcome_text(result: ItemOutcome | None, note: str | None = None) -> str:
+    """What applying a change did, with the channel's code and message, and
+    ``note`` (a re-plan after a stale read) in parentheses."""
     if result is None:
         return "not attempted"
     text = result.outcome.value
+    if note:
+        text += f" ({note})"
     if result.code:
         text += f" ({result.code})"
     if result.message:

@@ -23,7 +23,7 @@ def lines(*text: str) -> str:
 
 
 STORE_TABLE_HEAD = (
-    "| store | direction | to pull | to push | held | skipped | status |",
+    "| store | default direction | to pull | to push | held | skipped | status |",
     "| --- | --- | ---: | ---: | ---: | ---: | --- |",
 )
 
@@ -112,6 +112,8 @@ def test_applied_run_puts_changes_not_applied_first() -> None:
         "",
         "- **magento-eu** skipped 1 (conflict): MJ12-L-Gray",
         "- **magento-eu** skipped 1 (unknown\\_to\\_hub): ZZ-UNLISTED",
+        "- **magento-eu** hint: the hub has no record of these SKUs; load it with"
+        " `reconcile import FILE.csv`",
         "- **shopify-us** held 6 (manual): WB01-S, WB02-S, WB03-S, WB04-S, WB05-S,"
         " +1 more",
         "- **shopify-us** skipped 1 (conflict): MJ12-L-Gray",

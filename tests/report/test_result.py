@@ -41,11 +41,11 @@ def test_applied_result_with_deferred_and_failed_items() -> None:
     assert text.splitlines() == [
         "Run 31",
         "",
-        "magento-eu (direction channel_to_hub)",
+        "magento-eu (default channel_to_hub; this plan: 1 pull)",
         "  hub <- magento-eu  MH01-XS-Black  quantity_available 5 -> 3  [drift]"
         "  => applied",
         "",
-        "shopify-us (direction hub_to_channel)",
+        "shopify-us (default hub_to_channel; this plan: 2 pushes)",
         "  stopped: write: 2 items not applied; read: page 3 timed out",
         "  shopify-us <- hub  MH01-XS-Black  quantity_available 5 -> 3  [update]"
         "  => deferred: throttled 5 times",

@@ -31,10 +31,10 @@ def lines(*text: str) -> str:
         pytest.param(
             in_sync_plan(),
             lines(
-                "magento-eu (direction channel_to_hub)",
+                "magento-eu (default channel_to_hub)",
                 "  no changes",
                 "",
-                "shopify-us (direction hub_to_channel)",
+                "shopify-us (default hub_to_channel)",
                 "  no changes",
                 "",
                 "No changes. The stores match their masters.",
@@ -44,11 +44,11 @@ def lines(*text: str) -> str:
         pytest.param(
             small_plan(),
             lines(
-                "magento-eu (direction channel_to_hub)",
+                "magento-eu (default channel_to_hub; this plan: 1 pull)",
                 "  hub <- magento-eu  MH01-XS-Black  quantity_available 5 -> 3"
                 "  [drift]",
                 "",
-                "shopify-us (direction hub_to_channel)",
+                "shopify-us (default hub_to_channel; this plan: 2 pushes)",
                 "  shopify-us <- hub  MH01-XS-Black  quantity_available 5 -> 3"
                 "  [update]",
                 "  shopify-us <- hub  MH02-S-Blue  quantity_available 7 -> 3  [update]",
@@ -68,19 +68,21 @@ def test_plan_with_every_kind_of_entry() -> None:
     text = render(full_plan(), "text")
 
     assert text == lines(
-        "magento-eu (direction channel_to_hub)",
+        "magento-eu (default channel_to_hub; this plan: 2 pulls)",
         "  hub <- magento-eu  MH01-XS-Black  quantity_available 5 -> 3  [drift]",
         "  hub <- magento-eu  WS03-M-Red  quantity_available 0 -> 12  [new]",
         "  skipped 1 (conflict): MJ12-L-Gray",
         "  skipped 1 (unknown_to_hub): ZZ-UNLISTED",
+        "  hint: the hub has no record of these SKUs; load it with"
+        " `reconcile import FILE.csv`",
         "",
-        "shopify-outlet (direction hub_to_channel)",
+        "shopify-outlet (default hub_to_channel; this plan: 2 pushes)",
         "  guard tripped, nothing applied: shopify-outlet zeroes 2 of 2 SKUs,"
         " over guard.max_zeroed 5%",
         "  shopify-outlet <- hub  MH03-L-Green  quantity_available 8 -> 0  [update]",
         "  shopify-outlet <- hub  MH04-L-Green  quantity_available 9 -> 0  [update]",
         "",
-        "shopify-us (direction hub_to_channel)",
+        "shopify-us (default hub_to_channel; this plan: 3 pushes)",
         "  guard tripped, allowed for this run: shopify-us zeroes 1 of 50 SKUs"
         " (2%), over guard.max_zeroed 1%",
         "  shopify-us <- hub  MH01-XS-Black  quantity_available 5 -> 3  [update]",
@@ -113,18 +115,20 @@ def test_applied_run_shows_each_outcome_and_stopped_stores() -> None:
     assert text == lines(
         "Run 7",
         "",
-        "magento-eu (direction channel_to_hub)",
+        "magento-eu (default channel_to_hub; this plan: 2 pulls)",
         "  hub <- magento-eu  MH01-XS-Black  quantity_available 5 -> 3  [drift]"
         "  => applied",
         "  hub <- magento-eu  WS03-M-Red  quantity_available 0 -> 12  [new]"
         "  => applied",
         "  skipped 1 (conflict): MJ12-L-Gray",
         "  skipped 1 (unknown_to_hub): ZZ-UNLISTED",
+        "  hint: the hub has no record of these SKUs; load it with"
+        " `reconcile import FILE.csv`",
         "",
         "magento-us",
         "  stopped: read failed: HTTP 503 from the channel after 4 attempts",
         "",
-        "shopify-outlet (direction hub_to_channel)",
+        "shopify-outlet (default hub_to_channel; this plan: 2 pushes)",
         "  guard tripped, nothing applied: shopify-outlet zeroes 2 of 2 SKUs,"
         " over guard.max_zeroed 5%",
         "  shopify-outlet <- hub  MH03-L-Green  quantity_available 8 -> 0  [update]"
@@ -132,7 +136,7 @@ def test_applied_run_shows_each_outcome_and_stopped_stores() -> None:
         "  shopify-outlet <- hub  MH04-L-Green  quantity_available 9 -> 0  [update]"
         "  => not attempted",
         "",
-        "shopify-us (direction hub_to_channel)",
+        "shopify-us (default hub_to_channel; this plan: 3 pushes)",
         "  guard tripped, allowed for this run: shopify-us zeroes 1 of 50 SKUs"
         " (2%), over guard.max_zeroed 1%",
         "  shopify-us <- hub  MH01-XS-Black  quantity_available 5 -> 3  [update]"
