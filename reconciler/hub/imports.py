@@ -11,7 +11,14 @@ The file
   ``sku`` and ``quantity_available`` are required; ``manage_inventory`` and
   ``vendor`` are optional. Any other column is refused, so that a typo such as
   ``manage_invetory`` cannot silently drop a setting.
-- ``quantity_available`` is a whole number, written ``5`` or ``5.0``. Negative
+- ``sku``: an Excel leading apostrophe (``'00123``, written to keep a number
+  as text) is dropped, as the emulators do when they seed from a channel
+  export (``reconciler.skus``). Refused: an empty SKU, a SKU holding a
+  control character (line break, tab, NUL, any C0 or C1 control), and a SKU
+  starting with ``=`` or ``@``, which a spreadsheet opening an export of it
+  would run as a formula.
+- ``quantity_available`` is a whole number in ASCII digits, written ``5`` or
+  ``5.0`` (other scripts' digits, such as Arabic-Indic five, are refused). Negative
   quantities are accepted: a store can be oversold, and the hub records it.
   Fractional, empty, non-numeric and out-of-range (beyond 32 bits) values
   are refused.
@@ -19,10 +26,16 @@ The file
   in any letter case. The file is data, not YAML: nothing else is a boolean.
   An empty cell (or no such column) keeps the hub's current value; a SKU new
   to the hub is then managed.
-- ``vendor``: an empty cell (or no such column) keeps the hub's current vendor.
+- ``vendor``: an empty cell (or no such column) keeps the hub's current vendor;
+  given the config's vendors, any other name is refused.
 - Values are stripped of surrounding spaces; blank lines are skipped.
 - A SKU listed twice is refused on every line it appears on: which of the two
-  figures is right cannot be told.
+  figures is right cannot be told. When a store matches SKUs regardless of
+  letter case (Magento), ``A-1`` and ``a-1`` are the same SKU twice, and a
+  SKU new to the hub that the hub holds in another case is refused too
+  (``check_against_hub``).
+- The header is the first CSV record, read like the rows: a quote left open
+  in it refuses the file instead of swallowing the next line.
 
 Any refused row refuses the whole file with ``ImportRefused`` listing every
 problem by physical line number (1 is the header), and nothing is written.
@@ -34,14 +47,19 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import unicodedata
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from reconciler.errors import ImportRefused, RowProblem
 from reconciler.hub.records import HubRecord, StateStore
+from reconciler.skus import without_apostrophe
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 REQUIRED = ("sku", "quantity_available")
 OPTIONAL = ("manage_inventory", "vendor")
@@ -53,8 +71,11 @@ BOOLEANS = {
     "no": False,
     "0": False,
 }
-_WHOLE = re.compile(r"[+-]?\d+(?:\.0+)?")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
+_WHOLE = re.compile(r"[+-]?[0-9]+(?:\.0+)?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+FORMULA_STARTS = "=@"
+"""A SKU starting with one of these is refused: a spreadsheet opening a file
+of it (an export, a report) would run the cell as a formula."""
 _LIMIT = 2**31 - 1  # the hub's quantity column is a 32-bit integer
 
 # Problems about the file as a whole name a pseudo-column in parentheses.
@@ -89,21 +110,65 @@ class ImportBatch:
 # --- parsing -----------------------------------------------------------------
 
 
-def parse_import(path: Path) -> ImportBatch:
-    """Read and check an import file; raise ``ImportRefused`` on any problem."""
-    text = _decode(path, path.read_bytes())
-    lines = io.StringIO(text, newline="")
-    header_line = lines.readline()
-    delimiter = _delimiter(header_line)
-    columns = _columns(path, header_line, delimiter)
+def parse_import(
+    path: Path,
+    *,
+    vendors: Collection[str] | None = None,
+    case_insensitive: Sequence[str] = (),
+) -> ImportBatch:
+    """Read and check an import file; raise ``ImportRefused`` on any problem.
 
-    rows, problems = _rows(lines, delimiter, columns)
-    problems.extend(_duplicates(rows))
+    ``vendors``, when given, are the only names a ``vendor`` cell may hold.
+    ``case_insensitive`` names the stores that match SKUs regardless of
+    letter case: when there is any, SKUs differing only in case are
+    duplicates. Both come from the config; this module stays free of it.
+    """
+    text = _decode(path, path.read_bytes())
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True
+    )
+    columns = _columns(path, reader)
+
+    rows, problems = _rows(reader, columns, vendors)
+    problems.extend(_duplicates(rows, case_insensitive))
     if problems:
         _refuse(path, problems)
 
     log.info("event=import.parsed path=%s rows=%d", path, len(rows))
     return ImportBatch(path=path, rows=tuple(rows))
+
+
+def check_against_hub(
+    batch: ImportBatch, hub_skus: Iterable[str], case_insensitive: Sequence[str]
+) -> None:
+    """Refuse a batch SKU new to the hub that the hub holds in another case.
+
+    On a store matching SKUs regardless of case both would be one item, so
+    the hub would hold two figures for it. Nothing to check when no store in
+    ``case_insensitive`` does that.
+    """
+    if not case_insensitive:
+        return
+    known: dict[str, str] = {}
+    exact = set()
+    for sku in hub_skus:
+        known.setdefault(sku.casefold(), sku)
+        exact.add(sku)
+
+    stores = ", ".join(case_insensitive)
+    problems = [
+        RowProblem(
+            row.line,
+            "sku",
+            f"SKU {row.sku!r} is {known[row.sku.casefold()]!r} in the hub and "
+            f"{stores} matches SKUs regardless of letter case; write it as the "
+            "hub does",
+        )
+        for row in batch.rows
+        if row.sku not in exact and row.sku.casefold() in known
+    ]
+    if problems:
+        _refuse(batch.path, problems)
 
 
 def _refuse(path: Path, problems: Sequence[RowProblem]) -> NoReturn:
@@ -122,21 +187,28 @@ def _decode(path: Path, data: bytes) -> str:
         _refuse(path, [RowProblem(line, ENCODING, message)])
 
 
-def _delimiter(header_line: str) -> str:
-    return ";" if header_line.count(";") > header_line.count(",") else ","
+def _delimiter(text: str) -> str:
+    """``;`` when the first physical line holds more of them than of ``,``."""
+    first = text.partition("\n")[0]
+    return ";" if first.count(";") > first.count(",") else ","
 
 
-def _columns(path: Path, header_line: str, delimiter: str) -> list[str]:
-    """The header's column names, or refuse the file over its header."""
-    if not header_line.strip():
+def _columns(path: Path, reader: CsvReader) -> list[str]:
+    """The header's column names, or refuse the file over its header.
+
+    The header is the reader's first record, read like every row, so that a
+    quote left open in it cannot swallow the next line unnoticed.
+    """
+    try:
+        header = next(reader, [])
+    except csv.Error as error:
+        _refuse(path, [RowProblem(1, HEADER, f"unreadable CSV: {error}")])
+    if not any(name.strip() for name in header):
         _refuse(path, [RowProblem(1, HEADER, "no header line: the file is empty")])
 
-    names = [
-        name.strip().lower()
-        for name in next(csv.reader([header_line], delimiter=delimiter))
-    ]
+    names = [name.strip().lower() for name in header]
     problems = [
-        RowProblem(1, name or f"(column {index})", _header_problem(name))
+        RowProblem(1, _column_label(name, index), _header_problem(name))
         for index, name in enumerate(names, start=1)
         if name not in REQUIRED + OPTIONAL
     ]
@@ -154,9 +226,20 @@ def _columns(path: Path, header_line: str, delimiter: str) -> list[str]:
     return names
 
 
+def _column_label(name: str, index: int) -> str:
+    if not name or _control(name) is not None:
+        return f"(column {index})"
+    return name
+
+
 def _header_problem(name: str) -> str:
     if not name:
         return "column without a name"
+    if _control(name) is not None:
+        return (
+            f"column name {name!r} holds a control character "
+            "(a quote left open in the header?)"
+        )
     known = ", ".join(REQUIRED + OPTIONAL)
     return f"unknown column (known columns: {known})"
 
@@ -169,30 +252,27 @@ class _Unreadable(Exception):
         self.line = line
 
 
-def _records(lines: io.StringIO, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """CSV records with the physical line each starts on (the header is 1)."""
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    start = 2
+def _records(reader: CsvReader) -> Iterator[tuple[int, list[str]]]:
+    """The rows after the header, each with the physical line it starts on."""
+    start = reader.line_num + 1
     try:
         for fields in reader:
             yield start, fields
-            start = reader.line_num + 2
+            start = reader.line_num + 1
     except csv.Error as error:
         raise _Unreadable(start, str(error)) from error
 
 
 def _rows(
-    lines: io.StringIO, delimiter: str, columns: list[str]
+    reader: CsvReader, columns: list[str], vendors: Collection[str] | None
 ) -> tuple[list[ImportRow], list[RowProblem]]:
     rows: list[ImportRow] = []
     problems: list[RowProblem] = []
     try:
-        for line, fields in _records(lines, delimiter):
+        for line, fields in _records(reader):
             if not any(field.strip() for field in fields):
                 continue
-            row, found = _row(
-                line, dict(zip(columns, fields, strict=False)), fields, columns
-            )
+            row, found = _row(line, fields, columns, vendors)
             problems.extend(found)
             if row is not None:
                 rows.append(row)
@@ -202,23 +282,72 @@ def _rows(
 
 
 def _row(
-    line: int, cells: dict[str, str], fields: list[str], columns: list[str]
+    line: int,
+    fields: list[str],
+    columns: list[str],
+    vendors: Collection[str] | None,
 ) -> tuple[ImportRow | None, list[RowProblem]]:
     if len(fields) != len(columns):
         count = f"{len(fields)} fields, but the header has {len(columns)}"
         return None, [RowProblem(line, ROW, count)]
 
+    cells = dict(zip(columns, fields, strict=True))
     problems: list[RowProblem] = []
-    sku = cells["sku"].strip()
-    if not sku:
-        problems.append(RowProblem(line, "sku", "empty SKU"))
+    sku = _sku(line, cells["sku"], problems)
     quantity = _quantity(line, cells["quantity_available"], problems)
     managed = _managed(line, cells.get("manage_inventory", ""), problems)
-    vendor = cells.get("vendor", "").strip() or None
+    vendor = _vendor(line, cells.get("vendor", ""), vendors, problems)
 
-    if problems or quantity is None:
+    if problems or sku is None or quantity is None:
         return None, problems
     return ImportRow(line, sku, quantity, managed, vendor), []
+
+
+def _sku(line: int, cell: str, problems: list[RowProblem]) -> str | None:
+    """The SKU of ``cell``, without an Excel apostrophe (as the emulators seed
+    it), or None with the reason it is refused."""
+    sku = without_apostrophe(cell)
+    control = _control(cell)
+    if control is not None:
+        message = (
+            f"SKU {sku!r} holds the control character {control}; "
+            "SKUs are printable text"
+        )
+    elif not sku:
+        message = "empty SKU"
+    elif sku[0] in FORMULA_STARTS:
+        message = (
+            f"SKU {sku!r} starts with {sku[0]!r}: a spreadsheet opening an "
+            "export of it would run it as a formula"
+        )
+    else:
+        return sku
+    problems.append(RowProblem(line, "sku", message))
+    return None
+
+
+def _control(text: str) -> str | None:
+    """The first control character of ``text`` (C0, DEL or C1), as U+XXXX."""
+    for char in text:
+        if unicodedata.category(char) == "Cc":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def _vendor(
+    line: int,
+    cell: str,
+    vendors: Collection[str] | None,
+    problems: list[RowProblem],
+) -> str | None:
+    vendor = cell.strip() or None
+    if vendor is None or vendors is None or vendor in vendors:
+        return vendor
+
+    known = ", ".join(sorted(vendors)) or "none configured"
+    message = f"unknown vendor {vendor!r} (known vendors: {known})"
+    problems.append(RowProblem(line, "vendor", message))
+    return None
 
 
 def _quantity(line: int, cell: str, problems: list[RowProblem]) -> int | None:
@@ -236,6 +365,8 @@ def _quantity(line: int, cell: str, problems: list[RowProblem]) -> int | None:
 
     if _NUMBER.fullmatch(text):
         message = f"fractional quantity {text}: quantities are whole numbers"
+    elif any(char.isdigit() and not char.isascii() for char in text):
+        message = f"quantity {text!r} is not written in ASCII digits 0-9"
     else:
         message = f"quantity {text!r} is not a number"
     problems.append(RowProblem(line, column, message))
@@ -254,18 +385,34 @@ def _managed(line: int, cell: str, problems: list[RowProblem]) -> bool | None:
     return None
 
 
-def _duplicates(rows: Sequence[ImportRow]) -> list[RowProblem]:
-    lines: dict[str, list[int]] = {}
+def _duplicates(
+    rows: Sequence[ImportRow], case_insensitive: Sequence[str]
+) -> list[RowProblem]:
+    """Every row of a SKU listed twice; with ``case_insensitive`` stores,
+    SKUs differing only in letter case are one SKU."""
+    groups: dict[str, list[ImportRow]] = {}
     for row in rows:
-        lines.setdefault(row.sku, []).append(row.line)
+        key = row.sku.casefold() if case_insensitive else row.sku
+        groups.setdefault(key, []).append(row)
 
     problems = []
-    for sku, found in lines.items():
-        if len(found) > 1:
-            where = ", ".join(str(line) for line in found)
-            message = f"SKU {sku!r} is listed on lines {where}"
-            problems += [RowProblem(line, "sku", message) for line in found]
+    for group in groups.values():
+        if len(group) > 1:
+            message = _duplicate_message(group, case_insensitive)
+            problems += [RowProblem(row.line, "sku", message) for row in group]
     return problems
+
+
+def _duplicate_message(group: Sequence[ImportRow], stores: Sequence[str]) -> str:
+    where = ", ".join(str(row.line) for row in group)
+    spellings = list(dict.fromkeys(row.sku for row in group))
+    if len(spellings) == 1:
+        return f"SKU {spellings[0]!r} is listed on lines {where}"
+    written = ", ".join(repr(sku) for sku in spellings)
+    return (
+        f"SKU {spellings[0]!r} is listed on lines {where} as {written}: "
+        f"{', '.join(stores)} matches SKUs regardless of letter case"
+    )
 
 
 # --- applying ----------------------------------------------------------------

@@ -55,6 +55,7 @@ import httpx
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.sandbox.base import EmulatorBase, SeedProblem
+from reconciler.skus import without_apostrophe
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ class MagentoEmulator(EmulatorBase):
         return emulator, problems
 
     def _seed_row(self, row: Mapping[str, str | None]) -> str | None:
-        sku = (row.get("sku") or "").strip().removeprefix("'").strip()
+        sku = without_apostrophe(row.get("sku") or "")
         if not sku:
             return "empty SKU"
         if (row.get("store_view_code") or "").strip():

@@ -65,6 +65,7 @@ from graphql import (
 from reconciler.clock import Clock, SystemClock
 from reconciler.errors import ChannelConfigError
 from reconciler.sandbox.base import EmulatorBase, SeedProblem
+from reconciler.skus import without_apostrophe
 
 T = TypeVar("T")
 
@@ -752,7 +753,7 @@ class _ProductSeeder:
             self.titles.setdefault(handle, _cell(row, "Title"))
         if not any(_cell(row, column) for column in _VARIANT_FIELDS):
             return
-        sku = _clean_sku(_cell(row, "Variant SKU"))
+        sku = without_apostrophe(_cell(row, "Variant SKU"))
         quantity_text = _cell(row, "Variant Inventory Qty")
         quantity = _whole(quantity_text)
         if not sku:
@@ -795,7 +796,7 @@ class _InventorySeeder(_ProductSeeder):
         self.by_key: dict[tuple[str, ...], Variant] = {}
 
     def _row(self, line: int, row: Mapping[str, str | None]) -> None:
-        sku = _clean_sku(_cell(row, "SKU"))
+        sku = without_apostrophe(_cell(row, "SKU"))
         location = _cell(row, "Location")
         text = _cell(row, "Available")
         stocked = text.lower() != "not stocked"
@@ -828,11 +829,6 @@ class _InventorySeeder(_ProductSeeder):
 
 def _cell(row: Mapping[str, str | None], column: str) -> str:
     return (row.get(column) or "").strip()
-
-
-def _clean_sku(text: str) -> str:
-    """The SKU without Excel's leading apostrophe (added to keep numbers text)."""
-    return text[1:].strip() if text.startswith("'") else text
 
 
 def _whole(text: str) -> int | None:

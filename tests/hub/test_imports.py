@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ImportRefused, RowProblem
-from reconciler.hub.imports import ImportBatch, ImportRow, apply_import, parse_import
+from reconciler.hub.imports import (
+    ImportBatch,
+    ImportRow,
+    apply_import,
+    check_against_hub,
+    parse_import,
+)
 from reconciler.hub.records import HubRecord
 from reconciler.hub.state import SqlStateStore
 from tests.conftest import require_shared
@@ -90,6 +96,21 @@ ACCEPTED = [
         id="quoted-fields-spanning-lines",
     ),
     pytest.param(HEADER, [], id="header-only"),
+    pytest.param(
+        HEADER + "'00123,5\n' A-9 ,1\nB'1,2\n",
+        [row(2, "00123", 5), row(3, "A-9", 1), row(4, "B'1", 2)],
+        id="excel-apostrophe-dropped-like-the-emulators",
+    ),
+    pytest.param(
+        HEADER + "MS01-XS-Black,1\nms01-xs-black,2\n",
+        [row(2, "MS01-XS-Black", 1), row(3, "ms01-xs-black", 2)],
+        id="case-variants-are-two-skus-without-a-case-insensitive-store",
+    ),
+    pytest.param(
+        HEADER + "+A-1,1\n-A-2,2\nA=3,3\n",
+        [row(2, "+A-1", 1), row(3, "-A-2", 2), row(4, "A=3", 3)],
+        id="sign-and-inner-equals-are-not-formulas",
+    ),
 ]
 
 
@@ -101,6 +122,24 @@ def test_accepted_files(tmp_path: Path, content: str, rows: list[ImportRow]) -> 
 
 
 QTY = "quantity_available"
+CASE_DUPLICATE = (
+    "SKU 'MS01-XS-Black' is listed on lines 2, 4, 5 as 'MS01-XS-Black', "
+    "'ms01-xs-black', 'MS01-xs-BLACK': magento-eu matches SKUs regardless of "
+    "letter case"
+)
+
+
+def control(sku: str, code: str) -> str:
+    """The refusal of a SKU holding a control character (``sku`` as repr'd)."""
+    return f"SKU '{sku}' holds the control character U+{code}; SKUs are printable text"
+
+
+def formula(sku: str, start: str) -> str:
+    return (
+        f"SKU {sku!r} starts with {start!r}: a spreadsheet opening an export "
+        "of it would run it as a formula"
+    )
+
 
 REFUSED = [
     pytest.param(
@@ -202,14 +241,83 @@ REFUSED = [
         id="unclosed-quote",
     ),
     pytest.param(
-        HEADER + "A-1,5\n\nA-2,x\n" + '"B\n1",2.2\nA-1,1\n',
+        HEADER + "A-1,5\n\nA-2,x\n" + '"B-\n1",2.2\nA-1,1\n',
         [
             RowProblem(2, "sku", "SKU 'A-1' is listed on lines 2, 7"),
             RowProblem(4, QTY, "quantity 'x' is not a number"),
+            RowProblem(5, "sku", control("B-\\n1", "000A")),
             RowProblem(5, QTY, "fractional quantity 2.2: quantities are whole numbers"),
             RowProblem(7, "sku", "SKU 'A-1' is listed on lines 2, 7"),
         ],
         id="every-problem-listed-by-physical-line",
+    ),
+    pytest.param(
+        'sku,"quantity_available\nMS01-XS-Black",7\nA-1,5,1\n',
+        [
+            RowProblem(
+                1,
+                "(column 2)",
+                "column name 'quantity_available\\nms01-xs-black' holds a control "
+                "character (a quote left open in the header?)",
+            ),
+            RowProblem(
+                1,
+                "7",
+                "unknown column (known columns: "
+                "sku, quantity_available, manage_inventory, vendor)",
+            ),
+            RowProblem(1, QTY, "required column is missing"),
+        ],
+        id="quoted-header-spanning-two-lines",
+    ),
+    pytest.param(
+        'sku,"quantity_available\nA-1,5\n',
+        [RowProblem(1, "(header)", "unreadable CSV: unexpected end of data")],
+        id="header-with-unclosed-quote",
+    ),
+    pytest.param(
+        HEADER + "A\x001,5\nA\t2,5\n" + '"A\n3",5\n' + "A\x7f4,5\nA\x855,5\n",
+        [
+            RowProblem(2, "sku", control("A\\x001", "0000")),
+            RowProblem(3, "sku", control("A\\t2", "0009")),
+            RowProblem(4, "sku", control("A\\n3", "000A")),
+            RowProblem(6, "sku", control("A\\x7f4", "007F")),
+            RowProblem(7, "sku", control("A\\x855", "0085")),
+        ],
+        id="sku-control-characters-nul-tab-newline-del-c1",
+    ),
+    pytest.param(
+        HEADER + "A-1\t,5\n",
+        [RowProblem(2, "sku", control("A-1", "0009"))],
+        id="trailing-tab-is-not-a-space",
+    ),
+    pytest.param(
+        HEADER + '"=HYPERLINK(""http://x"")",5\n@SUM(A1),5\n\'=1+1,5\n',
+        [
+            RowProblem(2, "sku", formula('=HYPERLINK("http://x")', "=")),
+            RowProblem(3, "sku", formula("@SUM(A1)", "@")),
+            RowProblem(4, "sku", formula("=1+1", "=")),
+        ],
+        id="sku-formula-injection-apostrophe-or-not",
+    ),
+    pytest.param(
+        HEADER + "A-1,\u0665\nA-2,\uff17\nA-3,1\u0660.0\n",
+        [
+            RowProblem(2, QTY, "quantity '\u0665' is not written in ASCII digits 0-9"),
+            RowProblem(3, QTY, "quantity '\uff17' is not written in ASCII digits 0-9"),
+            RowProblem(
+                4, QTY, "quantity '1\u0660.0' is not written in ASCII digits 0-9"
+            ),
+        ],
+        id="quantity-non-ascii-digits",
+    ),
+    pytest.param(
+        HEADER + "'A-1,1\nA-1,2\n",
+        [
+            RowProblem(2, "sku", "SKU 'A-1' is listed on lines 2, 3"),
+            RowProblem(3, "sku", "SKU 'A-1' is listed on lines 2, 3"),
+        ],
+        id="apostrophe-stripped-before-duplicate-check",
     ),
 ]
 
@@ -225,6 +333,133 @@ def test_refused_files(
 
     assert refused.value.path == str(path)
     assert list(refused.value.problems) == problems
+
+
+MAGENTO = ("magento-eu",)
+VENDORS = ("hoodies", "tees")
+
+CONFIGURED = [
+    pytest.param(
+        "sku,quantity_available,vendor\nA-1,1,tees\nA-2,2,Tees\nA-3,3,acme\nA-4,4,\n",
+        {"vendors": VENDORS},
+        [
+            RowProblem(
+                3, "vendor", "unknown vendor 'Tees' (known vendors: hoodies, tees)"
+            ),
+            RowProblem(
+                4, "vendor", "unknown vendor 'acme' (known vendors: hoodies, tees)"
+            ),
+        ],
+        id="unknown-vendor-names-the-known-ones",
+    ),
+    pytest.param(
+        "sku,quantity_available,vendor\nA-1,1,tees\n",
+        {"vendors": ()},
+        [
+            RowProblem(
+                2, "vendor", "unknown vendor 'tees' (known vendors: none configured)"
+            )
+        ],
+        id="no-vendor-configured",
+    ),
+    pytest.param(
+        HEADER + "MS01-XS-Black,1\nB-1,1\nms01-xs-black,2\nMS01-xs-BLACK,3\n",
+        {"case_insensitive": MAGENTO},
+        [
+            RowProblem(2, "sku", CASE_DUPLICATE),
+            RowProblem(4, "sku", CASE_DUPLICATE),
+            RowProblem(5, "sku", CASE_DUPLICATE),
+        ],
+        id="case-variants-are-one-sku-on-a-case-insensitive-store",
+    ),
+    pytest.param(
+        HEADER + "A-1,1\nA-1,2\n",
+        {"case_insensitive": ("magento-eu", "magento-us")},
+        [
+            RowProblem(2, "sku", "SKU 'A-1' is listed on lines 2, 3"),
+            RowProblem(3, "sku", "SKU 'A-1' is listed on lines 2, 3"),
+        ],
+        id="same-case-duplicate-keeps-its-message",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "options", "problems"), CONFIGURED)
+def test_refused_against_the_config(
+    tmp_path: Path,
+    content: str,
+    options: dict[str, tuple[str, ...]],
+    problems: list[RowProblem],
+) -> None:
+    path = write(tmp_path, content)
+
+    with pytest.raises(ImportRefused) as refused:
+        parse_import(path, **options)
+
+    assert list(refused.value.problems) == problems
+
+
+def test_known_vendors_and_distinct_skus_pass_the_config_checks(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "sku,quantity_available,vendor\nA-1,1,tees\na-2,2,\n")
+
+    batch = parse_import(path, vendors=VENDORS, case_insensitive=MAGENTO)
+
+    assert batch == ImportBatch(
+        path, (row(2, "A-1", 1, vendor="tees"), row(3, "a-2", 2))
+    )
+
+
+HUB_SKUS = ["MS01-XS-Black", "B-1"]
+
+
+@pytest.mark.parametrize(
+    ("content", "stores", "problems"),
+    [
+        pytest.param(
+            HEADER + "B-1,1\nms01-xs-black,2\nb-2,3\n",
+            MAGENTO,
+            [
+                RowProblem(
+                    3,
+                    "sku",
+                    "SKU 'ms01-xs-black' is 'MS01-XS-Black' in the hub and "
+                    "magento-eu matches SKUs regardless of letter case; write it "
+                    "as the hub does",
+                )
+            ],
+            id="new-sku-in-another-case-than-the-hub",
+        ),
+        pytest.param(
+            HEADER + "MS01-XS-Black,1\nB-1,2\n",
+            MAGENTO,
+            [],
+            id="same-case-as-the-hub",
+        ),
+        pytest.param(
+            HEADER + "ms01-xs-black,2\n",
+            (),
+            [],
+            id="no-case-insensitive-store",
+        ),
+    ],
+)
+def test_batch_against_the_hub_skus(
+    tmp_path: Path, content: str, stores: tuple[str, ...], problems: list[RowProblem]
+) -> None:
+    batch = parse_import(write(tmp_path, content), case_insensitive=stores)
+
+    assert hub_problems(batch, stores) == problems
+
+
+def hub_problems(batch: ImportBatch, stores: tuple[str, ...]) -> list[RowProblem]:
+    """What ``check_against_hub`` refuses in ``batch`` (nothing: an empty list)."""
+    try:
+        check_against_hub(batch, HUB_SKUS, stores)
+    except ImportRefused as refused:
+        return list(refused.problems)
+    return []
 
 
 def test_a_refused_file_writes_nothing(store: SqlStateStore, tmp_path: Path) -> None:
