@@ -7,12 +7,20 @@ master is a store still takes the batch's values in the hub, and the next
 pass replaces them with the store's: the command says which SKUs those are.
 
 A file with any refused row changes nothing and lists every refused row.
+So does a batch whose push would trip a store's guard: the push is planned
+first, from the records the batch would write, and only a plan every store's
+guard lets through (or ``--allow-mass-change STORE`` overrides) is imported.
+Importing first and pushing after would leave the hub disagreeing with the
+stores it could not write.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -34,6 +42,7 @@ from reconciler.hub.imports import (
     ImportBatch,
     apply_import,
     batch_records,
+    check_against_hub,
     parse_import,
 )
 from reconciler.hub.records import (
@@ -42,13 +51,19 @@ from reconciler.hub.records import (
     RunKind,
     RunStatus,
 )
+from reconciler.plan.model import GuardVerdict
 from reconciler.policy import Policy, load_policy
 from reconciler.report import render_result
 from reconciler.report.progress import Progress
-from reconciler.runner import PassOptions, run_pass
+from reconciler.runner import PassOptions, PassResult, run_pass
 
 SHOWN = 10
 """Hub changes listed one per line before the rest are counted."""
+SHOWN_IN_MARKDOWN = 50
+"""Refused rows in a Markdown table before the rest are counted."""
+REFUSAL_SCHEMA_VERSION = "1"
+
+log = logging.getLogger(__name__)
 
 
 @main.command("import")
@@ -71,36 +86,56 @@ def import_command(
     """Import hub records from FILE (CSV), then push them where the hub is master.
 
     Columns: sku, quantity_available, and optionally manage_inventory and
-    vendor. A file with any refused row changes nothing. Applying asks for
-    confirmation on a terminal; without one it needs --yes.
+    vendor (a vendor of the config). A file with any refused row changes
+    nothing, and neither does a batch whose push would trip a store's guard
+    (unless --allow-mass-change STORE is given for each such store).
+    Applying asks for confirmation on a terminal; without one it needs --yes.
+
+    \b
+    With --format json, a refused file prints on stdout:
+      {"schema_version": "1", "kind": "import_refused", "file": PATH,
+       "problems": [{"line": 2, "column": "sku", "message": "..."}, ...]}
+    (line 1 is the header; a column in parentheses, such as "(row)" or
+    "(header)", is about the row or file as a whole). With --format
+    markdown it prints a table of the same problems. Either way the human
+    lines go to stderr, and a push stopped by a guard prints its plan.
     """
     if not dry_run and not yes and not sys.stdin.isatty():
         _fail("pass --yes to import without a terminal (or --dry-run to look)")
     policy = _load(config_dir)
-    batch = _parse(file)
     url = state_url or policy.repository.settings.state_url
+    folded = _case_insensitive_stores(policy)
+    batch = _parse(file, policy, folded, output_format)
+    current = _current_records(url, batch.skus, every_sku=bool(folded))
+    _check_against_hub(batch, current, folded, output_format)
 
     source = f"import:{file.name}"
-    records = _preview(batch, url, source=source)
+    records = _preview(batch, current, source=source)
     pushed, mastered = _split_by_master(policy, records)
     to_stderr = output_format != "text"  # keep stdout clean JSON / Markdown
     _print_hub_changes(records, file, dry_run=dry_run, err=to_stderr)
     _print_mastered(mastered, err=to_stderr)
+    _print_master_moves(policy, records, err=to_stderr)
 
-    if not dry_run and not yes:
-        click.confirm("Import these records and push them?", abort=True, err=True)
-    if not dry_run:
-        _write(url, batch, records, source=source)
-    options = PassOptions(
+    plan = PassOptions(
         state_url=url,
         skus=tuple(pushed),
         include_manual=True,
-        dry_run=dry_run,
+        dry_run=True,
         full_read=True,
         allow_mass_change=allow_mass_change,
-        hub_overlay={c.record.sku: c.record for c in records if dry_run},
+        hub_overlay={change.record.sku: change.record for change in records},
     )
-    _push(config_dir, options, output_format, pushed)
+    if dry_run:
+        _show_plan(config_dir, plan, output_format, pushed)
+        return
+    _refuse_past_guard(config_dir, plan, output_format, pushed)
+
+    if not yes:
+        click.confirm("Import these records and push them?", abort=True, err=True)
+    _write(url, batch, records, source=source)
+    push = replace(plan, dry_run=False, hub_overlay=None)
+    _push(config_dir, push, output_format, pushed)
 
 
 # --- steps -------------------------------------------------------------------
@@ -115,25 +150,97 @@ def _load(config_dir: str) -> Policy:
         _fail(str(invalid))
 
 
-def _parse(file: Path) -> ImportBatch:
+def _case_insensitive_stores(policy: Policy) -> tuple[str, ...]:
+    """The stores matching SKUs regardless of letter case (Magento)."""
+    return tuple(config.name for config in policy.stores() if config.casefold_skus)
+
+
+def _parse(
+    file: Path, policy: Policy, folded: Sequence[str], output_format: str
+) -> ImportBatch:
     if not file.is_file():
         _fail(f"{file}: no such file")
     try:
-        return parse_import(file)
+        return parse_import(
+            file, vendors=policy.repository.vendors, case_insensitive=folded
+        )
     except ImportRefused as refused:
-        for problem in refused.problems:
-            click.echo(f"{refused.path}: {problem}", err=True)
-        _fail(f"{refused}; nothing was imported")
+        _refused(refused, output_format)
 
 
-def _preview(batch: ImportBatch, url: str, *, source: str) -> list[_Change]:
+def _check_against_hub(
+    batch: ImportBatch,
+    current: Mapping[str, HubRecord],
+    folded: Sequence[str],
+    output_format: str,
+) -> None:
+    try:
+        check_against_hub(batch, current, folded)
+    except ImportRefused as refused:
+        _refused(refused, output_format)
+
+
+def _refused(refused: ImportRefused, output_format: str) -> NoReturn:
+    """Every problem on stderr; on stdout a document for json and markdown."""
+    for problem in refused.problems:
+        click.echo(f"{refused.path}: {problem}", err=True)
+    if output_format == "json":
+        click.echo(json.dumps(_refusal_document(refused), indent=2))
+    elif output_format == "markdown":
+        click.echo(_refusal_markdown(refused))
+    _fail(f"{refused}; nothing was imported")
+
+
+def _refusal_document(refused: ImportRefused) -> dict[str, object]:
+    return {
+        "schema_version": REFUSAL_SCHEMA_VERSION,
+        "kind": "import_refused",
+        "file": refused.path,
+        "problems": [
+            {"line": p.line, "column": p.column, "message": p.message}
+            for p in refused.problems
+        ],
+    }
+
+
+def _refusal_markdown(refused: ImportRefused) -> str:
+    """A table of the first ``SHOWN_IN_MARKDOWN`` problems, the rest counted."""
+    problems = refused.problems
+    lines = [
+        f"### Import refused: `{refused.path}`",
+        "",
+        f"Nothing was imported: {refused}.",
+        "",
+        "| line | column | problem |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| {p.line} | {_cell(p.column)} | {_cell(p.message)} |"
+        for p in problems[:SHOWN_IN_MARKDOWN]
+    ]
+    if len(problems) > SHOWN_IN_MARKDOWN:
+        lines += ["", f"... and {len(problems) - SHOWN_IN_MARKDOWN:,} more."]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """``text`` safe in one Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _preview(
+    batch: ImportBatch, current: Mapping[str, HubRecord], *, source: str
+) -> list[_Change]:
     """The records the batch would write, each with the hub's current one."""
-    current = _current_records(url, batch.skus)
     records = batch_records(batch, current, source=source, now=utc_now())
     return [_Change(record, current.get(record.sku)) for record in records]
 
 
-def _current_records(url: str, skus: Sequence[str]) -> dict[str, HubRecord]:
+def _current_records(
+    url: str, skus: Sequence[str], *, every_sku: bool
+) -> dict[str, HubRecord]:
+    """The hub's records of ``skus``, or of every SKU when ``every_sku`` (to
+    compare the batch's SKUs with the hub's regardless of letter case)."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not Path(url.removeprefix(prefix)).exists():
         return {}
@@ -142,7 +249,7 @@ def _current_records(url: str, skus: Sequence[str]) -> dict[str, HubRecord]:
     except StopRun as error:
         _fail(str(error))
     try:
-        return state.hub_records(skus)
+        return state.hub_records(None if every_sku else skus)
     finally:
         state.close()
 
@@ -153,20 +260,24 @@ def _split_by_master(
     """SKUs to push (no store is master) and SKUs a store is master of."""
     pushed: list[str] = []
     mastered: list[tuple[str, list[str]]] = []
-    stores = [config.name for config in policy.stores()]
     for change in changes:
-        sku, vendor = change.record.sku, change.record.vendor
-        masters = [
-            store
-            for store in stores
-            if policy.for_sku(store, sku, vendor).direction.value
-            is Direction.CHANNEL_TO_HUB
-        ]
+        sku = change.record.sku
+        masters = _masters(policy, sku, change.record.vendor)
         if masters:
             mastered.append((sku, masters))
         else:
             pushed.append(sku)
     return pushed, mastered
+
+
+def _masters(policy: Policy, sku: str, vendor: str | None) -> list[str]:
+    """The stores master of ``sku`` when its vendor is ``vendor``."""
+    return [
+        config.name
+        for config in policy.stores()
+        if policy.for_sku(config.name, sku, vendor).direction.value
+        is Direction.CHANNEL_TO_HUB
+    ]
 
 
 def _write(
@@ -187,21 +298,92 @@ def _write(
         state.close()
 
 
+def _show_plan(
+    config_dir: str, options: PassOptions, output_format: str, pushed: list[str]
+) -> None:
+    """A dry run: the push's plan, and exit 1 when a guard would refuse it."""
+    result = _run_pass(config_dir, options, output_format, pushed)
+    if result is None:
+        return
+    click.echo(render_result(result, output_format))
+    blocked = _blocking_guards(result)
+    if blocked:
+        _fail(f"the import would be refused: {_guard_refusal(blocked)}")
+    sys.exit(result.exit_code)
+
+
+def _refuse_past_guard(
+    config_dir: str, options: PassOptions, output_format: str, pushed: list[str]
+) -> None:
+    """Plan the push before anything is written; refuse the whole import,
+    printing that plan, when any store's guard would stop it."""
+    result = _run_pass(config_dir, options, output_format, pushed, quiet=True)
+    blocked = _blocking_guards(result) if result is not None else []
+    if not blocked or result is None:
+        return
+    log.warning(
+        "event=import.refused reason=guard stores=%s",
+        ",".join(verdict.store for verdict in blocked),
+    )
+    click.echo(render_result(result, output_format))
+    _fail(f"nothing was imported: {_guard_refusal(blocked)}")
+
+
+def _blocking_guards(result: PassResult) -> list[GuardVerdict]:
+    return [
+        store.guard
+        for store in result.plan.stores
+        if store.guard is not None and store.guard.blocks
+    ]
+
+
+def _guard_refusal(blocked: Sequence[GuardVerdict]) -> str:
+    """``the push would trip the guard of STORE (...); pass ...``."""
+    trips = " and of ".join(
+        f"{verdict.store} ({_guard_figures(verdict)})" for verdict in blocked
+    )
+    flags = " ".join(f"--allow-mass-change {verdict.store}" for verdict in blocked)
+    return f"the push would trip the guard of {trips}; pass {flags} to import anyway"
+
+
+def _guard_figures(verdict: GuardVerdict) -> str:
+    return (
+        f"zeroes {verdict.zeroed:,} and changes {verdict.changed:,} of "
+        f"{verdict.managed:,} managed SKUs; guard.max_zeroed "
+        f"{verdict.max_zeroed:.0%}, guard.max_changed {verdict.max_changed:.0%}"
+    )
+
+
 def _push(
     config_dir: str, options: PassOptions, output_format: str, pushed: list[str]
 ) -> None:
-    if not pushed:
-        click.echo(
-            "No SKU of this batch has the hub as master; nothing to push.",
-            err=output_format != "text",
-        )
+    result = _run_pass(config_dir, options, output_format, pushed)
+    if result is None:
         return
-    try:
-        result = run_pass(config_dir, options, progress=Progress.for_stream(sys.stderr))
-    except StopRun as error:
-        _fail(str(error))
     click.echo(render_result(result, output_format))
     sys.exit(result.exit_code)
+
+
+def _run_pass(
+    config_dir: str,
+    options: PassOptions,
+    output_format: str,
+    pushed: list[str],
+    *,
+    quiet: bool = False,
+) -> PassResult | None:
+    """The push's pass; None (said unless ``quiet``) when nothing is pushed."""
+    if not pushed:
+        if not quiet:
+            click.echo(
+                "No SKU of this batch has the hub as master; nothing to push.",
+                err=output_format != "text",
+            )
+        return None
+    try:
+        return run_pass(config_dir, options, progress=Progress.for_stream(sys.stderr))
+    except StopRun as error:
+        _fail(str(error))
 
 
 # --- what the batch changes in the hub --------------------------------------
@@ -286,6 +468,29 @@ def _print_mastered(mastered: Sequence[tuple[str, list[str]]], *, err: bool) -> 
         "replaces them with the store's.",
         err=err,
     )
+
+
+def _print_master_moves(
+    policy: Policy, changes: Sequence[_Change], *, err: bool
+) -> None:
+    """Warn of each SKU whose new vendor gives it other master stores."""
+    for change in changes:
+        before, record = change.before, change.record
+        if before is None or before.vendor == record.vendor:
+            continue
+        was = _masters(policy, record.sku, before.vendor)
+        now = _masters(policy, record.sku, record.vendor)
+        if was != now:
+            click.echo(
+                f"warning: {record.sku} moves from vendor {before.vendor or '-'} "
+                f"to {record.vendor or '-'}, so its master store changes: "
+                f"{_master_text(was)} -> {_master_text(now)}",
+                err=err,
+            )
+
+
+def _master_text(masters: Sequence[str]) -> str:
+    return ", ".join(masters) if masters else "none (the hub)"
 
 
 def _journal(

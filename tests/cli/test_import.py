@@ -26,6 +26,7 @@ TEE-S,7,true,tees
 TEE-M,3.0,true,tees
 MUG-1,20,,
 """
+DUPLICATE = "SKU 'TEE-S' is listed on lines 2, 5"
 REFUSED = """\
 sku;quantity_available;manage_inventory
 TEE-S;7;true
@@ -139,6 +140,165 @@ def test_refused_rows_are_all_listed_and_nothing_is_written(repo: Repo) -> None:
         f"reconcile import: {path}: 5 refused rows; nothing was imported",
     ]
     assert repo.fingerprint() == before
+
+
+KNOWN = "unknown vendor 'acme' (known vendors: tees)"
+CASE = (
+    "SKU 'TEE-S' is listed on lines 2, 3 as 'TEE-S', 'tee-s': magento-eu "
+    "matches SKUs regardless of letter case"
+)
+
+
+@pytest.mark.parametrize(
+    ("batch", "problems"),
+    [
+        pytest.param(
+            'sku,"quantity_available\nTEE-S",7\n',
+            [
+                "line 1, column (column 2): column name 'quantity_available\\ntee-s' "
+                "holds a control character (a quote left open in the header?)",
+                "line 1, column 7: unknown column (known columns: sku, "
+                "quantity_available, manage_inventory, vendor)",
+                "line 1, column quantity_available: required column is missing",
+            ],
+            id="quoted-header-spanning-two-lines",
+        ),
+        pytest.param(
+            "sku,quantity_available,vendor\nTEE-S,7,tees\nTEE-M,3,acme\n",
+            [f"line 3, column vendor: {KNOWN}"],
+            id="unknown-vendor",
+        ),
+        pytest.param(
+            "sku,quantity_available\nTEE-S,7\ntee-s,3\n",
+            [f"line 2, column sku: {CASE}", f"line 3, column sku: {CASE}"],
+            id="case-insensitive-duplicate-on-a-magento-store",
+        ),
+        pytest.param(
+            'sku,quantity_available\n=TEE-S,7\n"TEE\x00M",3\nMUG-1,\u0665\n',
+            [
+                "line 2, column sku: SKU '=TEE-S' starts with '=': a spreadsheet "
+                "opening an export of it would run it as a formula",
+                "line 3, column sku: SKU 'TEE\\x00M' holds the control character "
+                "U+0000; SKUs are printable text",
+                "line 4, column quantity_available: quantity '\u0665' is not "
+                "written in ASCII digits 0-9",
+            ],
+            id="formula-control-character-arabic-digit",
+        ),
+    ],
+)
+def test_refused_batches_name_line_and_column_and_write_nothing(
+    repo: Repo, batch: str, problems: list[str]
+) -> None:
+    before = seeded(repo).fingerprint()
+
+    result = run(repo, "--yes", batch=batch)
+
+    path = repo.root / "batch.csv"
+    count = f"{len(problems)} refused row{'s' * (len(problems) != 1)}"
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        *(f"{path}: {problem}" for problem in problems),
+        f"reconcile import: {path}: {count}; nothing was imported",
+    ]
+    assert repo.fingerprint() == before
+
+
+def test_a_sku_the_hub_holds_in_another_case_is_refused(repo: Repo) -> None:
+    before = seeded(repo).fingerprint()
+
+    result = run(repo, "--yes", batch="sku,quantity_available\nTEE-M,3\ntee-s,7\n")
+
+    path = repo.root / "batch.csv"
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{path}: line 3, column sku: SKU 'tee-s' is 'TEE-S' in the hub and "
+        "magento-eu matches SKUs regardless of letter case; write it as the hub "
+        "does",
+        f"reconcile import: {path}: 1 refused row; nothing was imported",
+    ]
+    assert repo.fingerprint() == before
+
+
+def test_case_variants_are_two_skus_without_a_case_insensitive_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    repo = make_repo(tmp_path, vendor=False)
+    (repo.config / "stores" / "magento-eu.yaml").unlink()
+
+    result = run(repo, "--dry-run", batch="sku,quantity_available\nTEE-S,7\ntee-s,3\n")
+
+    assert result.exit_code == 0, result.stderr
+    assert "would change 2 hub records (2 new)" in result.stdout
+
+
+def test_a_refused_batch_in_json_is_an_error_object_on_stdout(repo: Repo) -> None:
+    before = seeded(repo).fingerprint()
+
+    result = run(repo, "--yes", "--format", "json", batch=REFUSED)
+
+    path = str(repo.root / "batch.csv")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "schema_version": "1",
+        "kind": "import_refused",
+        "file": path,
+        "problems": [
+            {"line": 2, "column": "sku", "message": DUPLICATE},
+            {
+                "line": 3,
+                "column": "quantity_available",
+                "message": "fractional quantity 2.5: quantities are whole numbers",
+            },
+            {"line": 4, "column": "quantity_available", "message": "empty quantity"},
+            {
+                "line": 4,
+                "column": "manage_inventory",
+                "message": "'maybe' is not a boolean (true/false, yes/no, 1/0)",
+            },
+            {"line": 5, "column": "sku", "message": DUPLICATE},
+        ],
+    }
+    assert result.stderr.splitlines()[-1] == (
+        f"reconcile import: {path}: 5 refused rows; nothing was imported"
+    )
+    assert len(result.stderr.splitlines()) == 6
+    assert repo.fingerprint() == before
+
+
+def test_a_refused_batch_in_markdown_is_a_table_on_stdout(repo: Repo) -> None:
+    batch = "sku,quantity_available,vendor\nTEE-S,7,a|b\n"
+
+    result = run(repo, "--yes", "--format", "markdown", batch=batch)
+
+    path = repo.root / "batch.csv"
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"### Import refused: `{path}`",
+        "",
+        f"Nothing was imported: {path}: 1 refused row.",
+        "",
+        "| line | column | problem |",
+        "| --- | --- | --- |",
+        "| 2 | vendor | unknown vendor 'a\\|b' (known vendors: tees) |",
+    ]
+    assert repo.fingerprint() == {}
+
+
+def test_a_vendor_change_that_moves_the_master_store_is_warned(repo: Repo) -> None:
+    seeded(repo).write("config/vendors/hoodies.yaml", "vendor: hoodies\n")
+    batch = "sku,quantity_available,vendor\nTEE-S,8,hoodies\nTEE-M,3,tees\n"
+
+    result = run(repo, "--dry-run", batch=batch)
+
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stdout.splitlines() if "warning" in line]
+    assert warnings == [
+        "warning: TEE-S moves from vendor tees to hoodies, so its master store "
+        "changes: none (the hub) -> magento-eu"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -290,7 +450,23 @@ def guard_line(store: str) -> str:
     )
 
 
-def test_guard_stops_a_batch_that_zeroes_too_much_of_a_store(hundred: Repo) -> None:
+def guard_refusal(*stores: str) -> str:
+    trips = " and of ".join(
+        f"{store} (zeroes 40 and changes 40 of 100 managed SKUs; "
+        "guard.max_zeroed 5%, guard.max_changed 50%)"
+        for store in stores
+    )
+    flags = " ".join(f"--allow-mass-change {store}" for store in stores)
+    return (
+        f"reconcile import: nothing was imported: the push would trip the guard "
+        f"of {trips}; pass {flags} to import anyway"
+    )
+
+
+def test_a_batch_tripping_a_guard_is_refused_whole_and_writes_nothing(
+    hundred: Repo,
+) -> None:
+    before = hundred.fingerprint()
     zeroed = dict.fromkeys(list(HUNDRED)[:40], 0)
 
     result = run(hundred, "--yes", batch=tees_batch(zeroed))
@@ -298,12 +474,15 @@ def test_guard_stops_a_batch_that_zeroes_too_much_of_a_store(hundred: Repo) -> N
     assert result.exit_code == 1
     tripped = [line for line in result.stdout.splitlines() if "guard tripped" in line]
     assert tripped == [guard_line("magento-eu"), guard_line("shopify-us")]
-    assert hundred.magento().stock() == HUNDRED
-    shop = hundred.shopify()
-    assert {sku: shop.quantity(sku) for sku in HUNDRED} == HUNDRED
+    assert result.stderr.splitlines()[-1] == guard_refusal("magento-eu", "shopify-us")
+    assert hundred.fingerprint() == before
+    assert {sku: r.quantity_available for sku, r in hundred.hub().items()} == HUNDRED
 
 
-def test_allow_mass_change_lets_one_store_past_its_guard(hundred: Repo) -> None:
+def test_allow_mass_change_for_one_store_still_refuses_for_the_other(
+    hundred: Repo,
+) -> None:
+    before = hundred.fingerprint()
     zeroed = dict.fromkeys(list(HUNDRED)[:40], 0)
 
     result = run(
@@ -315,6 +494,45 @@ def test_allow_mass_change_lets_one_store_past_its_guard(hundred: Repo) -> None:
     )
 
     assert result.exit_code == 1
-    assert hundred.magento().stock() == HUNDRED | zeroed
+    assert result.stderr.splitlines()[-1] == guard_refusal("shopify-us")
+    assert hundred.fingerprint() == before
+
+
+def test_allow_mass_change_for_every_tripped_store_imports_and_pushes(
+    hundred: Repo,
+) -> None:
+    zeroed = dict.fromkeys(list(HUNDRED)[:40], 0)
+
+    result = run(
+        hundred,
+        "--yes",
+        "--allow-mass-change",
+        "magento-eu",
+        "--allow-mass-change",
+        "shopify-us",
+        batch=tees_batch(zeroed),
+    )
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    expected = HUNDRED | zeroed
+    assert {sku: r.quantity_available for sku, r in hundred.hub().items()} == expected
+    assert hundred.magento().stock() == expected
     shop = hundred.shopify()
-    assert {sku: shop.quantity(sku) for sku in HUNDRED} == HUNDRED
+    assert {sku: shop.quantity(sku) for sku in HUNDRED} == expected
+
+
+def test_a_dry_run_tripping_a_guard_says_the_import_would_be_refused(
+    hundred: Repo,
+) -> None:
+    before = hundred.fingerprint()
+    zeroed = dict.fromkeys(list(HUNDRED)[:40], 0)
+
+    result = run(hundred, "--dry-run", "--format", "json", batch=tees_batch(zeroed))
+
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["summary"]["guards_tripped"] == 2
+    assert result.stderr.splitlines()[-1] == guard_refusal(
+        "magento-eu", "shopify-us"
+    ).replace("nothing was imported", "the import would be refused")
+    assert hundred.fingerprint() == before
