@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
-from tests.cli import Repo, make_repo
+from tests.cli import MAGENTO_HEADER, SHOPIFY_HEADER, Repo, make_repo
 
 BATCH = "sku,quantity_available,vendor\nTEE-S,8,tees\nTEE-M,6,tees\n"
 SERVED_STORE = """\
@@ -141,3 +141,101 @@ def test_bad_sales_are_refused_and_change_nothing(
     assert result.exit_code == 1
     assert result.stderr == message
     assert repo.fingerprint() == before
+
+
+ODD_MAGENTO = f"""\
+{MAGENTO_HEADER}
+MH01,configurable,0,1,1,0
+MH01-XS-Black,simple,4,1,1,0
+LOOSE,simple,5,1,0,0
+"""
+ODD_SHOPIFY = f"""\
+{SHOPIFY_HEADER}
+tee,Tee,Size,S,TEE-DENY,shopify,2,deny
+tee,Tee,Size,M,TEE-CONTINUE,shopify,2,continue
+tee,Tee,Size,L,TEE-UNTRACKED,,2,deny
+"""
+
+
+@pytest.fixture
+def odd_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """Items a shopper cannot buy from stock, or can buy beyond it."""
+    monkeypatch.chdir(tmp_path)
+    repo = make_repo(tmp_path)
+    repo.write("config/magento-eu.csv", ODD_MAGENTO)
+    repo.write("config/shopify-us.csv", ODD_SHOPIFY)
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ("magento-eu", "MH01-XS-Black", "1000"),
+            "store magento-eu: cannot sell 1000 of 'MH01-XS-Black'; 4 in stock "
+            "and the emulated store takes no backorders",
+            id="magento-oversell",
+        ),
+        pytest.param(
+            ("shopify-us", "TEE-DENY", "3"),
+            "store shopify-us: cannot sell 3 of 'TEE-DENY'; 2 in stock and its "
+            "inventory policy is DENY (no overselling)",
+            id="shopify-deny-oversell",
+        ),
+        pytest.param(
+            ("magento-eu", "MH01", "1"),
+            "store magento-eu: 'MH01' is a configurable product, which keeps no "
+            "stock of its own; sell one of its simple products",
+            id="configurable-parent",
+        ),
+        pytest.param(
+            ("magento-eu", "LOOSE", "1"),
+            "store magento-eu: 'LOOSE' does not manage stock; no quantity to sell",
+            id="magento-unmanaged",
+        ),
+        pytest.param(
+            ("shopify-us", "TEE-UNTRACKED", "1"),
+            "store shopify-us: 'TEE-UNTRACKED' is not tracked; no quantity to sell",
+            id="shopify-untracked",
+        ),
+    ],
+)
+def test_sales_a_shop_would_refuse_change_nothing(
+    odd_repo: Repo, args: tuple[str, ...], message: str
+) -> None:
+    before = odd_repo.fingerprint()
+
+    result = sell(odd_repo, *args)
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"reconcile sandbox: {message}\n",
+    )
+    assert odd_repo.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    ("store", "sku", "units", "after"),
+    [
+        pytest.param("shopify-us", "TEE-CONTINUE", "5", -3, id="continue-oversells"),
+        pytest.param("shopify-us", "TEE-DENY", "2", 0, id="deny-sells-out"),
+        pytest.param("magento-eu", "MH01-XS-Black", "4", 0, id="magento-sells-out"),
+    ],
+)
+def test_sales_within_what_the_item_allows(
+    odd_repo: Repo, store: str, sku: str, units: str, after: int
+) -> None:
+    result = sell(odd_repo, store, sku, units)
+
+    quantity = (
+        odd_repo.shopify().quantity(sku)
+        if store == "shopify-us"
+        else odd_repo.magento().quantity(sku)
+    )
+    before = after + int(units)
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"{store}: sold {units} of {sku}; quantity {before} -> {after}\n",
+    ), result.stderr
+    assert quantity == after

@@ -1,0 +1,106 @@
+"""``reconcile explain`` resolves an unlisted SKU's vendor as a pass does:
+from the hub record, read from ``--state`` without creating it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+from tests.cli import Repo, make_repo
+
+BATCH = "sku,quantity_available,vendor\nTEE-S,8,tees\nHOOD-1,3,hoodies\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    monkeypatch.chdir(tmp_path)
+    return make_repo(tmp_path, {**dict.fromkeys(["TEE-S", "MUG-1"], (10, 1))})
+
+
+def explain(repo: Repo, *args: str) -> Result:
+    return CliRunner().invoke(main, ["explain", *args, *repo.args()])
+
+
+def imported(repo: Repo) -> Repo:
+    path = repo.write("batch.csv", BATCH)
+    done = CliRunner().invoke(
+        main,
+        [
+            "import",
+            str(path),
+            "--yes",
+            "--allow-mass-change",
+            "shopify-us",
+            "--allow-mass-change",
+            "magento-eu",
+            *repo.args(),
+        ],
+    )
+    assert done.exit_code == 0, done.stderr
+    return repo
+
+
+def test_without_a_hub_it_says_so_and_creates_none(repo: Repo) -> None:
+    result = explain(repo, "TEE-S", "--store", "magento-eu")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "SKU TEE-S",
+        "vendor: none (not listed; no hub yet; pass --vendor)",
+    ]
+    assert not repo.state_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("sku", "options", "vendor_line", "direction"),
+    [
+        pytest.param(
+            "TEE-S",
+            [],
+            "vendor: tees (from the hub record)",
+            "hub_to_channel  vendors/tees.yaml:5 (vendor+store)",
+            id="hub-vendor-with-file",
+        ),
+        pytest.param(
+            "HOOD-1",
+            [],
+            "vendor: hoodies (from the hub record; no vendors/hoodies.yaml, "
+            "so store settings apply)",
+            "channel_to_hub  stores/magento-eu.yaml:8 (store)",
+            id="hub-vendor-without-file",
+        ),
+        pytest.param(
+            "TEE-S",
+            ["--vendor", "hoodies"],
+            "vendor: hoodies (from --vendor; no vendors/hoodies.yaml, "
+            "so store settings apply)",
+            "channel_to_hub  stores/magento-eu.yaml:8 (store)",
+            id="option-wins-over-hub",
+        ),
+        pytest.param(
+            "MUG-1",
+            [],
+            "vendor: none (not listed; not in the hub; pass --vendor)",
+            "channel_to_hub  stores/magento-eu.yaml:8 (store)",
+            id="not-in-hub",
+        ),
+    ],
+)
+def test_the_vendor_comes_from_the_hub_record(
+    repo: Repo, sku: str, options: list[str], vendor_line: str, direction: str
+) -> None:
+    imported(repo)
+    before = repo.fingerprint()
+
+    result = explain(repo, sku, "--store", "magento-eu", *options)
+
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0, result.stderr
+    assert (lines[1], " ".join(lines[4].split()[1:])) == (
+        vendor_line,
+        " ".join(direction.split()),
+    )
+    assert repo.fingerprint() == before

@@ -1,0 +1,83 @@
+"""Log events stay out of the human output unless asked for with -v."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import EventHandler, configure_logging
+from reconciler.daemon import logs
+from tests.cli import Repo, make_repo
+
+BAD_BATCH = "sku,quantity_available\nTEE-S,many\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return make_repo(tmp_path)
+
+
+def reconcile(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    """A real process: Python's last-resort handler is not hidden by pytest."""
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *args],
+        capture_output=True,
+        text=True,
+        cwd=repo.root,
+        timeout=120,
+        check=False,
+    )
+
+
+def event_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "event=" in line]
+
+
+def test_a_refused_import_prints_its_refusal_without_log_lines(repo: Repo) -> None:
+    path = repo.write("bad.csv", BAD_BATCH)
+
+    result = reconcile(repo, "import", str(path), "--dry-run", *repo.args())
+
+    assert result.returncode == 1
+    assert "line 2, column quantity_available" in result.stderr
+    assert event_lines(result.stderr) == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "shown", "hidden"),
+    [
+        pytest.param(["-v"], "level=INFO event=pass.read", "level=DEBUG", id="info"),
+        pytest.param(["-vv"], "level=DEBUG", None, id="debug"),
+    ],
+)
+def test_verbose_shows_events_as_key_value_lines(
+    repo: Repo, flags: list[str], shown: str, hidden: str | None
+) -> None:
+    result = reconcile(repo, *flags, *repo.args(), "--dry-run")
+
+    events = event_lines(result.stderr)
+    assert result.returncode == 0, result.stderr
+    assert any(line.startswith(shown) for line in events), events
+    assert all(line.startswith("level=") for line in events)
+    assert hidden is None or not any(line.startswith(hidden) for line in events)
+
+
+def test_the_daemon_setup_replaces_the_command_line_handler() -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging(1)
+        configure_logging(2)
+        ours = [h for h in root.handlers if isinstance(h, EventHandler)]
+        handler = logs.configure("plain", secrets=())
+
+        assert len(ours) == 1
+        assert handler in root.handlers
+        assert not any(isinstance(h, EventHandler) for h in root.handlers)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
