@@ -22,6 +22,7 @@ from reconciler.apply.executor import (
     ShouldStop,
     StoreFailure,
     apply_plan,
+    outcome_counts,
     utc_now,
 )
 from reconciler.channels.base import ChannelAdapter, ChannelSnapshot
@@ -343,16 +344,30 @@ def _close_run(
     status = RunStatus.SUCCEEDED if code == EXIT_OK else RunStatus.FAILED
     if applied.stopped and code == EXIT_OK:
         status = RunStatus.STOPPED
-    summary = dict(plan.summary())
-    summary["failed_items"] = sum(1 for r in applied.results if r.failed)
-    summary["failed_stores"] = len({f.store for f in failures})
-    if applied.stopped:
-        summary["left_for_next_pass"] = len(applied.left)
-    state.finish_run(run_id, status, summary)
+    state.finish_run(run_id, status, _run_summary(plan, failures, applied))
     log.info("event=pass.finish run=%d status=%s", run_id, status.value)
     return PassResult(
         plan, applied.results, failures, run_id, False, True, code, len(applied.left)
     )
+
+
+def _run_summary(
+    plan: Plan, failures: tuple[StoreFailure, ...], applied: ApplyResult
+) -> dict[str, int]:
+    """The run's counts: planned and what became of it, kept apart per target
+    (``pulls_planned`` next to ``pulls_applied``), so that a run whose guard
+    stopped its pushes shows them as not attempted, not as pushed."""
+    summary = {
+        name: count
+        for name, count in plan.summary().items()
+        if name not in ("pulls", "pushes")
+    }
+    summary.update(outcome_counts(plan, applied.results))
+    summary["failed_items"] = sum(1 for r in applied.results if r.failed)
+    summary["failed_stores"] = len({f.store for f in failures})
+    if applied.stopped:
+        summary["left_for_next_pass"] = len(applied.left)
+    return summary
 
 
 def _exit_code(
