@@ -1,10 +1,23 @@
 """The hub state store on SQLAlchemy Core: one code path, SQLite or PostgreSQL.
 
 ``open_state(url)`` serves ``sqlite:///PATH`` (the default,
-``.reconciler/state.db``; a relative path is relative to the current folder,
-the folder and file are created on first use) and ``postgresql://...`` (driven
-by psycopg 3). Every public method is one transaction: a crash between two
-calls leaves the database as the last committed call left it.
+``.reconciler/state.db``; ``sqlite:///relative/path.db`` is relative to the
+current folder, ``sqlite:////absolute/path.db`` is absolute; the folder and
+file are created on first use) and ``postgresql://USER@HOST:PORT/DATABASE``
+(driven by psycopg 3). Every public method is one transaction: a crash
+between two calls leaves the database as the last committed call left it.
+
+URLs that would put the state somewhere nobody meant are refused with a
+``StateError``: an SQLite URL with a query string or a ``file:`` path (SQLite
+would not read them as options: they become folder and file names), in-memory
+SQLite (``sqlite://``, ``sqlite:///:memory:``: the hub and journal would
+vanish at exit), and a PostgreSQL URL without a host or a database name
+(libpq would fall back to the local socket and a default database).
+
+``open_state(url, migrate=False)`` is the read-only open of a dry run: it
+creates nothing (no folder, file, table or schema version), refuses a database
+that needs an upgrade, and reads a database with no tables (or an SQLite file
+that does not exist) as empty. Every write on such a store is refused.
 
 On a shared PostgreSQL database the tables can live in their own schema,
 chosen with libpq's ``options``:
@@ -93,17 +106,19 @@ clocks must agree to well within the TTL (NTP does that).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool
 
 from reconciler.errors import LeaseLost, StateError
 from reconciler.hub.records import (
@@ -255,19 +270,26 @@ def expected_version() -> int:
 
 
 def open_state(
-    url: str = DEFAULT_STATE_URL, *, now: Callable[[], datetime] = _utc_now
+    url: str = DEFAULT_STATE_URL,
+    *,
+    now: Callable[[], datetime] = _utc_now,
+    migrate: bool = True,
 ) -> SqlStateStore:
     """Open (create or upgrade) the state store at ``url``.
 
     ``now`` gives the timestamps of runs and leases (a test passes a fixed
-    clock). Raises ``StateError`` when the database is unreachable or holds a
-    schema this version cannot use; the message carries the URL without its
-    password.
+    clock). ``migrate=False`` opens it read-only for a dry run (see the module
+    doc). Raises ``StateError`` when the URL is refused, the database is
+    unreachable or holds a schema this version cannot use; the message carries
+    the URL without its password.
     """
-    engine = _create_engine(url)
-    store = SqlStateStore(engine, now=now)
+    engine = _create_engine(url, read_only=not migrate)
+    store = SqlStateStore(engine, now=now, read_only=not migrate)
     try:
-        store.migrate()
+        if migrate:
+            store.migrate()
+        else:
+            store.check_readable()
     except BaseException:
         engine.dispose()
         raise
@@ -284,61 +306,149 @@ def _parse_url(url: str) -> URL:
         ) from error
 
 
-def _create_engine(url: str) -> Engine:
+_SQLITE_FORMS = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
+_POSTGRES_FORM = "postgresql://user@host:5432/dbname"
+_POSTGRES_ROUTING = frozenset({"host", "hostaddr", "port", "dbname", "service"})
+
+
+def _create_engine(url: str, *, read_only: bool) -> Engine:
     parsed = _parse_url(url)
     backend = parsed.get_backend_name()
 
     if backend == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, read_only=read_only)
     if backend in ("postgresql", "postgres"):
-        return _postgres_engine(parsed)
+        return _postgres_engine(parsed, read_only=read_only)
 
-    safe = parsed.render_as_string(hide_password=True)
     raise StateError(
-        f"state URL {safe}: unsupported database {backend!r}; "
+        f"state URL {_safe(parsed)}: unsupported database {backend!r}; "
         "use sqlite:///PATH or postgresql://..."
     )
 
 
-def _postgres_engine(parsed: URL) -> Engine:
+def _safe(parsed: URL) -> str:
+    """The URL as shown in messages and logs: never with its password.
+
+    An SQLite URL holds no password; its path is shown as typed (SQLAlchemy
+    would escape a ``:`` in it).
+    """
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        return unquote(shown)
+    return shown
+
+
+def _postgres_engine(parsed: URL, *, read_only: bool) -> Engine:
+    _check_postgres_url(parsed)
+
     parsed = parsed.set(drivername="postgresql+psycopg")
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-    return sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    engine = sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    if read_only:
+        return engine.execution_options(postgresql_readonly=True)
+    return engine
 
 
-def _sqlite_engine(parsed: URL) -> Engine:
-    database = parsed.database or ""
-    if database in ("", ":memory:"):
-        engine = sa.create_engine(
-            "sqlite://",
-            poolclass=StaticPool,
-            connect_args={"check_same_thread": False},
+def _check_postgres_url(parsed: URL) -> None:
+    """Refuse a URL that leaves libpq to pick the server or the database.
+
+    Without a host libpq connects through the local socket, and without a
+    database name it uses one named after the user: the schema would be
+    migrated into whatever default database this machine happens to have.
+    """
+    routed = sorted(_POSTGRES_ROUTING & set(parsed.query))
+    if routed:
+        raise StateError(
+            f"state URL {_safe(parsed)}: give the server and database in the URL "
+            f"itself, not as query option(s) {', '.join(routed)}; "
+            f"use {_POSTGRES_FORM}"
         )
+    if not parsed.host:
+        raise StateError(
+            f"state URL {_safe(parsed)}: no host; name the server explicitly, "
+            f"as in {_POSTGRES_FORM}"
+        )
+    if not parsed.database:
+        raise StateError(
+            f"state URL {_safe(parsed)}: no database name; name it explicitly, "
+            f"as in {_POSTGRES_FORM}"
+        )
+
+
+def _sqlite_engine(parsed: URL, *, read_only: bool) -> Engine:
+    path = _sqlite_path(parsed, create_folder=not read_only)
+    if read_only:
+        engine = sa.create_engine(
+            parsed.set(database=str(path)),
+            creator=lambda: _read_only_sqlite(path),
+            poolclass=NullPool,
+        )
+        sa.event.listen(engine, "connect", _on_read_only_sqlite_connect)
     else:
-        path = _sqlite_path(parsed, Path(database))
         engine = sa.create_engine(
             parsed.set(database=str(path)),
             connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
         )
+        sa.event.listen(engine, "connect", _on_sqlite_connect)
 
-    sa.event.listen(engine, "connect", _on_sqlite_connect)
     sa.event.listen(engine, "begin", _on_sqlite_begin)
     return engine
 
 
-def _sqlite_path(parsed: URL, path: Path) -> Path:
-    """The absolute path of the database file, its folder created."""
-    path = (Path.cwd() / path.expanduser()).resolve()
+def _sqlite_path(parsed: URL, *, create_folder: bool) -> Path:
+    """The absolute path of the database file, its folder created if asked."""
+    _check_sqlite_url(parsed)
+
+    path = (Path.cwd() / Path(parsed.database or "").expanduser()).resolve()
+    if not create_folder:
+        return path
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        safe = parsed.render_as_string(hide_password=True)
         raise StateError(
-            f"state store {safe}: cannot create folder {path.parent}: {error.strerror}"
+            f"state store {_safe(parsed)}: cannot create folder {path.parent}: "
+            f"{error.strerror}"
         ) from error
     return path
+
+
+def _check_sqlite_url(parsed: URL) -> None:
+    """Refuse what SQLite would not read as meant (see the module doc)."""
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        raise StateError(
+            f"state URL {_safe(parsed)}: in-memory state is refused, the hub and "
+            f"journal would vanish at exit; use a file: {_SQLITE_FORMS}"
+        )
+    if parsed.query or database.startswith("file:"):
+        raise StateError(
+            f"state URL {_safe(parsed)}: query strings and file: URIs are not "
+            f"accepted; use {_SQLITE_FORMS}"
+        )
+    if parsed.host or parsed.username or parsed.port:
+        raise StateError(
+            f"state URL {_safe(parsed)}: an SQLite URL names no host or user; "
+            f"use {_SQLITE_FORMS}"
+        )
+
+
+def _read_only_sqlite(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write the file, nor create it when absent."""
+    uri = f"file:{quote(str(path))}?mode=ro"
+    return sqlite3.connect(
+        uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+    )
+
+
+def _on_read_only_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """As ``_on_sqlite_connect``, without switching the file to WAL (a write)."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    cursor.close()
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -375,10 +485,16 @@ class SqlStateStore:
     """The ``StateStore`` on one SQLAlchemy engine; see the module doc."""
 
     def __init__(
-        self, engine: Engine, *, now: Callable[[], datetime] = _utc_now
+        self,
+        engine: Engine,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+        read_only: bool = False,
     ) -> None:
         self._engine = engine
         self._now = now
+        self.read_only = read_only
+        self._empty = False  # read-only and no tables: every read finds nothing
         self._password = engine.url.password
         shown = engine.url.set(drivername=engine.url.get_backend_name())
         self.url = shown.render_as_string(hide_password=True)
@@ -403,6 +519,12 @@ class SqlStateStore:
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
         """One transaction; database failures become ``StateError``."""
+        if write and self.read_only:
+            raise StateError(
+                f"state store {self.url} was opened read-only (dry run); "
+                "refusing to write"
+            )
+
         try:
             with self._engine.connect() as conn:
                 if write and self.backend == "sqlite":
@@ -474,7 +596,37 @@ class SqlStateStore:
                     version + 1,
                 )
 
-    def _found_version(self, conn: Connection) -> int:
+    def check_readable(self) -> None:
+        """Refuse, without changing anything, a database this code cannot read.
+
+        The read-only counterpart of ``migrate``: a database at an older
+        version is refused (a pass that writes upgrades it), and one with no
+        tables at all, or an SQLite file that does not exist, reads as empty.
+        """
+        if self._absent_file():
+            self._empty = True
+            return
+
+        with self._transaction(write=False) as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            if not tables:
+                self._empty = True
+                return
+            found = self._found_version(conn, create=False)
+
+        self._check_version(found)
+        if found < expected_version():
+            raise StateError(
+                f"state store {self.url} holds schema version {found}, older "
+                f"than version {expected_version()} that this reconciler reads; "
+                "run a pass without --dry-run to upgrade it"
+            )
+
+    def _absent_file(self) -> bool:
+        database = self._engine.url.database
+        return self.backend == "sqlite" and not Path(database or "").exists()
+
+    def _found_version(self, conn: Connection, *, create: bool = True) -> int:
         tables = set(sa.inspect(conn).get_table_names())
         if schema_version.name in tables:
             found = conn.execute(sa.select(sa.func.max(schema_version.c.version)))
@@ -487,7 +639,8 @@ class SqlStateStore:
                 f"schema_version table: found an unversioned schema, expected "
                 f"version {expected_version()}; refusing to read it"
             )
-        schema_version.create(conn)
+        if create:
+            schema_version.create(conn)
         return 0
 
     def _check_version(self, found: int) -> None:
@@ -501,6 +654,8 @@ class SqlStateStore:
 
     def schema_version(self) -> int:
         """The version the database holds now."""
+        if self._empty:
+            return 0
         with self._transaction(write=False) as conn:
             found = conn.execute(sa.select(sa.func.max(schema_version.c.version)))
             return int(found.scalar() or 0)
@@ -508,6 +663,8 @@ class SqlStateStore:
     # --- hub records
 
     def hub_records(self, skus: Collection[str] | None = None) -> dict[str, HubRecord]:
+        if self._empty:
+            return {}
         query = sa.select(*hub_records.c)
         with self._transaction(write=False) as conn:
             if skus is None:
@@ -544,6 +701,8 @@ class SqlStateStore:
     # --- last seen channel values
 
     def last_seen(self, store: str) -> dict[str, SeenValue]:
+        if self._empty:
+            return {}
         query = sa.select(*seen_values.c).where(seen_values.c.store == store)
         with self._transaction(write=False) as conn:
             rows = conn.execute(query).all()
@@ -641,18 +800,24 @@ class SqlStateStore:
         log.info("event=state.run_finished run=%d status=%s", run_id, values["status"])
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
+        if self._empty:
+            return []
         query = sa.select(*runs.c).order_by(runs.c.id.desc()).limit(limit)
         with self._transaction(write=False) as conn:
             rows = conn.execute(query).all()
         return [_run_record(row) for row in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
+        if self._empty:
+            return None
         query = sa.select(*runs.c).where(runs.c.id == run_id)
         with self._transaction(write=False) as conn:
             row = conn.execute(query).first()
         return None if row is None else _run_record(row)
 
     def journal_of(self, run_id: int) -> list[JournalEntry]:
+        if self._empty:
+            return []
         columns = [c for c in journal.c if c.name != "id"]
         query = (
             sa.select(*columns).where(journal.c.run_id == run_id).order_by(journal.c.id)
@@ -738,6 +903,8 @@ class SqlStateStore:
 
     def lease_holder(self, store: str) -> str | None:
         """Who holds the lease of ``store`` now, if anyone."""
+        if self._empty:
+            return None
         query = sa.select(leases.c.holder).where(
             leases.c.store == store, leases.c.expires_at > self._now()
         )
