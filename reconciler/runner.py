@@ -205,13 +205,9 @@ def state_dir_of(state_url: str) -> Path:
 
 
 def _open_state(url: str, *, dry_run: bool) -> StateStore | None:
-    """The state store; ``None`` for a dry run whose SQLite file does not exist."""
-    prefix = "sqlite:///"
-    absent = url.startswith(prefix) and not Path(url.removeprefix(prefix)).exists()
-    if dry_run and absent:
-        log.info("event=pass.state outcome=absent dry_run=true")
-        return None
-    return open_state(url)
+    """The state store; a dry run opens it read-only, creating and migrating
+    nothing (an absent or empty database reads as empty)."""
+    return open_state(url, migrate=not dry_run)
 
 
 def _channel_factory(
