@@ -219,12 +219,7 @@ class Policy:
         level = self._product_levels.get(sku)
         if level is None:
             general = self._overrides[sku].override
-            level = _ProductLevel(
-                _at(general.direction, Level.PRODUCT),
-                _at(general.mode, Level.PRODUCT),
-                _at(general.interval, Level.PRODUCT),
-                _at(general.manage_inventory, Level.PRODUCT),
-            )
+            level = _new(_ProductLevel, [_at(s, Level.PRODUCT) for s in general])
             self._product_levels[sku] = level
         return level
 
@@ -268,8 +263,15 @@ class Policy:
 _UNSET = SyncOverride()
 
 
+_new = tuple.__new__
+"""Builds a ``NamedTuple`` from its fields in one C call, half the cost of its
+``__new__``; ``resolve_all`` builds one per setting of 10,000 products."""
+
+
 def _at(setting: Setting[T] | None, level: Level) -> Decided[T] | None:
-    return None if setting is None else Decided(setting.value, level, setting.mark)
+    if setting is None:
+        return None
+    return _new(Decided, (setting.value, level, setting.mark))
 
 
 def _products_with_overrides(repository: Repository) -> Iterable[tuple[str, Product]]:
