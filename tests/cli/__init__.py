@@ -132,6 +132,12 @@ class Repo:
         with open_state(self.state_url) as state:
             return state.hub_records()
 
+    def put_hub(self, records: list[HubRecord]) -> None:
+        """Write hub records directly, for a state no import would accept
+        (a vendor without a vendor file, for one)."""
+        with open_state(self.state_url) as state:
+            state.put_hub_records(records)
+
     def runs(self) -> list[RunRecord]:
         with open_state(self.state_url) as state:
             return state.runs()
