@@ -219,7 +219,15 @@ class Policy:
         level = self._product_levels.get(sku)
         if level is None:
             general = self._overrides[sku].override
-            level = _new(_ProductLevel, [_at(s, Level.PRODUCT) for s in general])
+            level = _new(
+                _ProductLevel,
+                [
+                    None
+                    if s is None
+                    else _new(Decided, (s.value, Level.PRODUCT, s.mark))
+                    for s in general
+                ],
+            )
             self._product_levels[sku] = level
         return level
 
@@ -406,9 +414,13 @@ def _setting_direction(repo: Repository) -> Iterable[str]:
     """The SKUs whose own overrides set a direction; only these can cause."""
     for vendor in repo.vendors.values():
         for sku, product in vendor.products.items():
-            stores = product.stores.values()
-            if product.override.direction or any(o.direction for o in stores):
+            if product.override.direction is not None or _sets_store_direction(product):
                 yield sku
+
+
+def _sets_store_direction(product: Product) -> bool:
+    stores = product.stores
+    return bool(stores) and any(o.direction for o in stores.values())
 
 
 def _only_masters(directions: _Masters) -> _Masters:
