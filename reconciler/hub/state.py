@@ -436,8 +436,14 @@ def _check_sqlite_url(parsed: URL) -> None:
 
 
 def _read_only_sqlite(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write the file, nor create it when absent."""
-    uri = f"file:{quote(str(path))}?mode=ro"
+    """A connection that never creates the file and refuses every write.
+
+    Not ``mode=ro``: a read-only connection to a WAL database leaves its
+    ``-wal`` and ``-shm`` files behind, as it may not clean them up on close.
+    ``mode=rw`` (fails when the file is absent) with ``query_only`` reads the
+    same, refuses writes in SQLite itself, and leaves the folder as it was.
+    """
+    uri = f"file:{quote(str(path))}?mode=rw"
     return sqlite3.connect(
         uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False
     )
@@ -448,6 +454,7 @@ def _on_read_only_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    cursor.execute("PRAGMA query_only=ON")
     cursor.close()
 
 

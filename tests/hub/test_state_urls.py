@@ -199,6 +199,7 @@ def test_a_read_only_store_reads_what_is_there_and_refuses_every_write(
             assert str(refused.value) == refusal
 
     assert (tmp_path / "state.db").read_bytes() == before
+    assert _files(tmp_path) == ["state.db"]  # no -wal or -shm left behind
 
 
 def test_a_read_only_open_refuses_a_database_needing_an_upgrade(
