@@ -25,6 +25,8 @@ def explain(repo: Repo, *args: str) -> Result:
 
 
 def imported(repo: Repo) -> Repo:
+    """vendors/hoodies.yaml lists no product: HOOD-1's vendor is its hub record's."""
+    repo.write("config/vendors/hoodies.yaml", "vendor: hoodies\n")
     path = repo.write("batch.csv", BATCH)
     done = CliRunner().invoke(
         main,
@@ -67,15 +69,14 @@ def test_without_a_hub_it_says_so_and_creates_none(repo: Repo) -> None:
         pytest.param(
             "HOOD-1",
             [],
-            "vendor: hoodies (from the hub record; no vendors/hoodies.yaml, "
-            "so store settings apply)",
+            "vendor: hoodies (from the hub record)",
             "channel_to_hub  stores/magento-eu.yaml:8 (store)",
-            id="hub-vendor-without-file",
+            id="hub-vendor-of-a-file-without-settings",
         ),
         pytest.param(
             "TEE-S",
-            ["--vendor", "hoodies"],
-            "vendor: hoodies (from --vendor; no vendors/hoodies.yaml, "
+            ["--vendor", "globex"],
+            "vendor: globex (from --vendor; no vendors/globex.yaml, "
             "so store settings apply)",
             "channel_to_hub  stores/magento-eu.yaml:8 (store)",
             id="option-wins-over-hub",
