@@ -126,7 +126,7 @@ def _hub_note(ctx: click.Context, policy: Policy, sku: str, url: str) -> VendorN
     if _sqlite_absent(url):
         return VendorNote(None, None, "not listed; no hub yet; pass --vendor")
     try:
-        with open_state(url) as state:
+        with open_state(url, migrate=False) as state:
             record = state.hub_records([sku]).get(sku)
     except StateError as error:
         _fail(ctx, str(error))

@@ -78,7 +78,7 @@ def _read(url: str, run_id: int | None, limit: int) -> Found:
         if run_id is not None:
             raise LookupError(f"no run {run_id}: no state store yet")
         return [], []
-    with open_state(url) as state:
+    with open_state(url, migrate=False) as state:
         return _runs(state, limit) if run_id is None else _journal(state, run_id)
 
 

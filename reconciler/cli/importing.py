@@ -245,7 +245,7 @@ def _current_records(
     if url.startswith(prefix) and not Path(url.removeprefix(prefix)).exists():
         return {}
     try:
-        state = open_state(url)
+        state = open_state(url, migrate=False)
     except StopRun as error:
         _fail(str(error))
     try:

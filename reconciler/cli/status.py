@@ -63,7 +63,8 @@ def _from_state(root: Path, state_url: str | None) -> dict[str, Any]:
         )
         for name, store in repository.stores.items()
     }
-    with open_state(state_url or repository.settings.state_url) as state:
+    url = state_url or repository.settings.state_url
+    with open_state(url, migrate=False) as state:
         runs = state.runs(limit=RECENT_RUNS)
     return document(views_from_runs(stores, runs), replica=None, generation=None)
 

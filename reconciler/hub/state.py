@@ -59,7 +59,8 @@ baseline against which drift is detected. Key (``store``, ``sku``).
   - ``kind`` (text): a ``RunKind`` value (``pass``, ``import``, ``daemon``).
   - ``started_at``; ``finished_at`` (null while running, or after a crash).
   - ``status`` (text): a ``RunStatus`` value (``running``, ``succeeded``,
-    ``failed``).
+    ``failed``, ``stopped``: a daemon stop between batches left the rest for
+    the next pass).
   - ``stores`` (JSON list of text): the stores the run selected.
   - ``summary`` (JSON object): counts written when the run finished.
 

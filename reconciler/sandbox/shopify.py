@@ -832,7 +832,7 @@ def _cell(row: Mapping[str, str | None], column: str) -> str:
 
 
 def _whole(text: str) -> int | None:
-    return int(text) if re.fullmatch(r"[+-]?\d+", text) else None
+    return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else None
 
 
 # --- GraphQL plumbing --------------------------------------------------------------
