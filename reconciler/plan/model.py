@@ -12,8 +12,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from reconciler.channels.base import DesiredChange
+from reconciler.config.model import strict_record
 
 MANAGE_INVENTORY = "manage_inventory"
 QUANTITY_AVAILABLE = "quantity_available"
@@ -66,8 +68,8 @@ class HoldReason(enum.StrEnum):
 FieldValue = bool | int | None
 
 
-@dataclass(frozen=True, slots=True)
-class FieldChange:
+@strict_record()
+class FieldChange(NamedTuple):
     """One field of one item: ``before`` on the target side, ``after`` wanted."""
 
     field: str
@@ -75,8 +77,8 @@ class FieldChange:
     after: FieldValue
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+@strict_record()
+class Change(NamedTuple):
     """One item of one store to change on ``target``.
 
     ``managed``/``quantity`` are the complete values the target should hold

@@ -13,7 +13,6 @@ about what comparing two dicts costs (see ``bench/plan.py``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -770,8 +769,7 @@ def replan_change(change: Change, item: ChannelItem) -> Change | None:
     fields = _push_fields(item, change.managed, change.quantity)
     if not fields:
         return None
-    return dataclasses.replace(
-        change,
+    return change._replace(
         fields=fields,
         expected_managed=item.managed,
         expected_quantity=item.quantity,

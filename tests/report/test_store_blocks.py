@@ -148,8 +148,7 @@ def test_store_taking_the_hubs_values_gets_no_import_hint(fmt: str) -> None:
 
 def test_re_plan_that_found_tracking_changed_names_both_fields() -> None:
     planned = quantity_change("shopify-us", "MT07-S-Gray", 5, 6, label=Label.DRIFT)
-    fresh = dataclasses.replace(
-        planned,
+    fresh = planned._replace(
         fields=(
             FieldChange(MANAGE_INVENTORY, False, True),
             FieldChange(QUANTITY_AVAILABLE, None, 6),
