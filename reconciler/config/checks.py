@@ -3,20 +3,20 @@
 Each file may be valid on its own and the repository still wrong: a store file
 whose name differs from the file name, an override naming a store that does not
 exist, a SKU listed under two vendors, or two SKUs that a channel would treat
-as one. (Two stores master for one SKU is a policy question; see
-``reconciler.policy.master_conflicts``.)
+as one (Magento compares SKUs case-insensitively; a SKU with surrounding
+whitespace, which channels trim, is refused by the vendor schema already).
+Two stores master for one SKU is a policy question; see
+``reconciler.policy.master_conflicts``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from reconciler.config.model import Mark, StoreConfig, VendorConfig
 from reconciler.errors import ConfigProblem
-
-TRIMMING = "trimming whitespace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +43,8 @@ def cross_file_problems(
     problems += _vendor_names(vendors)
     problems += _unknown_stores(store_refs, {*store_files, *(s.name for s in stores)})
     problems += _skus_under_two_vendors(vendors)
-    problems += _colliding_skus(vendors, TRIMMING, str.strip)
     if any(store.casefold_skus for store in stores):
-        problems += _colliding_skus(vendors, "case folding (Magento)", _folded)
+        problems += _skus_colliding_after_case_folding(vendors)
     return problems
 
 
@@ -124,36 +123,26 @@ def _skus_under_two_vendors(
             )
 
 
-def _folded(sku: str) -> str:
-    return sku.strip().casefold()
-
-
-def _colliding_skus(
-    vendors: Sequence[VendorConfig], how: str, normal: Callable[[str], str]
+def _skus_colliding_after_case_folding(
+    vendors: Sequence[VendorConfig],
 ) -> Iterator[ConfigProblem]:
-    """SKUs that differ even after trimming, but are one after ``normal``.
+    """SKUs that differ, but are one to Magento, which compares them folded.
 
-    Pairs that differ only by surrounding whitespace are reported by the
-    trimming pass alone, not again by the case folding one. When ``normal``
-    keeps the distinct SKUs distinct, nothing collides and the per-product
-    walk is skipped.
+    When folding keeps the distinct SKUs distinct, nothing collides and the
+    per-product walk is skipped.
     """
     skus = {sku for vendor in vendors for sku in vendor.products}
-    if len({normal(sku) for sku in skus}) == len(skus):
+    if len({sku.casefold() for sku in skus}) == len(skus):
         return
     first: dict[str, tuple[str, Mark]] = {}
     for vendor in vendors:
         for product in vendor.products.values():
-            key = normal(product.sku)
+            key = product.sku.casefold()
             other_sku, other = first.setdefault(key, (product.sku, product.mark))
-            if other_sku == product.sku or _trimmed_twins(how, other_sku, product.sku):
+            if other_sku == product.sku:
                 continue
             yield _problem(
                 product.mark,
                 f"SKU `{product.sku}` collides with `{other_sku}` ({other}) "
-                f"after {how}; write one SKU one way",
+                "after case folding (Magento); write one SKU one way",
             )
-
-
-def _trimmed_twins(how: str, one: str, other: str) -> bool:
-    return how != TRIMMING and one.strip() == other.strip()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,7 +38,13 @@ from reconciler.config.model import (
     SyncOverride,
     VendorConfig,
 )
-from reconciler.config.schema import FileKind, validate_file
+from reconciler.config.schema import (
+    MAX_INTERVAL,
+    MIN_INTERVAL,
+    FileKind,
+    interval_seconds,
+    validate_file,
+)
 from reconciler.config.yamlload import LIBYAML, YamlFile, YamlMap, parse_yaml
 from reconciler.errors import ConfigInvalid, ConfigProblem
 
@@ -49,7 +54,6 @@ SETTINGS_FILE = "reconciler.yaml"
 SANDBOX = "sandbox://"
 DEFAULT_API_VERSION = "2025-01"
 DEFAULT_STORE_CODE = "all"
-_UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
 def load_repository(root: str | os.PathLike[str]) -> Repository:
@@ -93,10 +97,14 @@ def _collector_paused() -> Iterator[None]:
 
 
 def parse_interval(value: int | str) -> int:
-    """``30s``, ``5m``, ``1h`` or a whole number, as seconds."""
-    if isinstance(value, int):
-        return value
-    return int(value[:-1]) * _UNITS[value[-1]]
+    """``30s``, ``5m``, ``1h`` or a whole number, as seconds.
+
+    Only for a value the schema passed; anything else is a ``ValueError``.
+    """
+    seconds = interval_seconds(value)
+    if seconds is None:
+        raise ValueError(f"not an interval the schema allows: {value!r}")
+    return seconds
 
 
 def parse_share(value: float | str) -> float:
@@ -390,19 +398,14 @@ def _override(document: YamlFile, level: YamlMap) -> SyncOverride:
     return SyncOverride(**found) if found else _UNSET
 
 
-_INTERVAL = re.compile(r"[1-9][0-9]*[smh]")
-
-
-@lru_cache(maxsize=256)
-def _interval_text(text: str) -> int | None:
-    """Seconds of ``30s``-style text; a file repeats a few such texts."""
-    return parse_interval(text) if _INTERVAL.fullmatch(text) else None
+_interval_text = lru_cache(maxsize=256)(interval_seconds)
+"""Seconds of ``30s``-style text; a file repeats a few such texts."""
 
 
 def _plain_interval(value: Any) -> int | None:
     """Seconds of a whole number or ``30s``-style text the schema allows."""
     if value.__class__ is int:
-        return int(value) if value >= 1 else None
+        return int(value) if MIN_INTERVAL <= value <= MAX_INTERVAL else None
     return _interval_text(value) if value.__class__ is str else None
 
 
@@ -481,7 +484,7 @@ class _PlainProducts:
         for sku, body in entries.items():
             start = entries.nodes[sku][0].start_mark
             mark = Mark(reader.path, start.line + 1, start.column + 1)
-            product = reader.product(sku, mark, body) if sku else None
+            product = reader.product(sku, mark, body) if _plain_sku(sku) else None
             if product is None:
                 return None
             reader.products[sku] = product
@@ -521,6 +524,11 @@ class _PlainProducts:
             else:
                 return None
         return built
+
+
+def _plain_sku(sku: str) -> bool:
+    """Not empty, and no surrounding whitespace (the schema's ``propertyNames``)."""
+    return bool(sku) and not sku[0].isspace() and not sku[-1].isspace()
 
 
 def _guard(section: YamlMap | None, fallback: Guard) -> Guard:

@@ -22,12 +22,21 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from reconciler.config.yamlload import Position, YamlFile, YamlList, YamlMap
 
 FileKind = Literal["store", "vendor", "reconciler"]
+
+MIN_INTERVAL = 1
+MAX_INTERVAL = 7 * 24 * 3600
+"""An interval's bounds in seconds. A store the daemon syncs less than weekly
+is a config mistake; tests run the daemon on one-second intervals."""
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+_INTERVAL_TEXT = re.compile(r"([1-9][0-9]*)([smh])")
+_LONGEST_COUNT = len(str(MAX_INTERVAL))
 
 _TYPE_WORDS = {
     "object": "a mapping",
@@ -38,6 +47,57 @@ _TYPE_WORDS = {
     "boolean": "true or false",
     "null": "empty",
 }
+
+
+def interval_seconds(value: Any) -> int | None:
+    """Seconds of an interval (``30s``, ``5m``, ``1h`` or whole seconds), else None.
+
+    The one rule behind the schemas' ``interval`` format, the quick check and
+    the loader, so that the three agree: a float (even ``60.0``) is not an
+    interval, text must match exactly (no trailing newline), and the value
+    lies between ``MIN_INTERVAL`` and ``MAX_INTERVAL``.
+    """
+    if value.__class__ is int:
+        seconds: int = value
+    elif value.__class__ is str:
+        found = _INTERVAL_TEXT.fullmatch(value)
+        if found is None or len(found[1]) > _LONGEST_COUNT:
+            return None
+        seconds = int(found[1]) * _UNIT_SECONDS[found[2]]
+    else:
+        return None
+    return seconds if MIN_INTERVAL <= seconds <= MAX_INTERVAL else None
+
+
+def interval_fault(value: Any) -> str | None:
+    """Why ``value`` is not an interval, or None when it is one.
+
+    None too for a value that is neither a number nor text: the schema's
+    ``type`` reports that one.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if interval_seconds(value) is not None:
+        return None
+    if isinstance(value, float):
+        return "is not a whole number"
+    if _too_long(value):
+        return "is longer than 7 days (168h), the longest interval allowed"
+    return "is not valid"
+
+
+def _too_long(value: int | str) -> bool:
+    if isinstance(value, int):
+        return value > MAX_INTERVAL
+    found = _INTERVAL_TEXT.fullmatch(value)
+    return found is not None and (
+        len(found[1]) > _LONGEST_COUNT
+        or int(found[1]) * _UNIT_SECONDS[found[2]] > MAX_INTERVAL
+    )
+
+
+_FORMATS = FormatChecker(formats=())
+_FORMATS.checks("interval")(lambda value: interval_fault(value) is None)
 
 
 @cache
@@ -60,7 +120,7 @@ def validator_of(kind: FileKind) -> Draft202012Validator:
     """A compiled validator of one file kind (built once per process)."""
     schema = schema_of(kind)
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return Draft202012Validator(schema, format_checker=_FORMATS)
 
 
 @cache
@@ -93,15 +153,20 @@ def validate_file(
 
     validator = validator_of(kind)
 
+    told: set[Position] = set()
     for error in validator.iter_errors(document.root):
+        once = error.schema.get("format") == "interval"
         for where, message in _describe(error, document):
+            if once and where in told:
+                continue  # an interval breaking several keywords, told once
+            told.add(where)
             document.problem(where, message)
 
 
 Check = Callable[[Any], bool]
 
 _ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$defs", "title", "description", "x-fix", "x-secret"}
+    {"$schema", "$id", "$defs", "title", "description", "x-fix", "x-secret", "x-key"}
 )
 _PYTHON_TYPES: dict[str, Check] = {
     "object": lambda v: isinstance(v, dict),
@@ -243,7 +308,15 @@ def _scalar_keyword(word: str, value: Any) -> Check | None:
         return lambda v: not isinstance(v, str) or len(v) >= value
     if word in ("minimum", "maximum"):
         return _bound_check(word, value)
+    if word == "format":
+        return _format_check(value)
     return None
+
+
+def _format_check(name: str) -> Check:
+    if name != "interval":
+        raise ValueError(f"schema format {name} has no quick check; add one")
+    return lambda v: interval_fault(v) is None
 
 
 def _enum_check(choices: Sequence[Any]) -> Check:
@@ -286,8 +359,8 @@ def _describe(
         yield from _unknown_keys(error, field)
     elif kind == "required":
         yield _mark_of(document, path), _missing(error, field)
-    elif kind == "propertyNames":
-        yield _mark_of(document, path), f"{field}: an empty key is not allowed"
+    elif "propertyNames" in list(error.relative_schema_path)[-2:]:
+        yield _key_problem(error, document, path, field)
     else:
         yield _value_mark(document, path), _value_message(error, field, document, path)
 
@@ -308,6 +381,27 @@ def _unknown_keys(error: ValidationError, field: str) -> Iterator[tuple[Position
         )
 
 
+def _key_problem(
+    error: ValidationError, document: YamlFile, path: list[Any], field: str
+) -> tuple[Position, str]:
+    """A key of a mapping breaks ``propertyNames``: told at the key itself."""
+    key = str(error.instance)
+    mapping = document.root
+    for step in path:
+        mapping = mapping[step]
+    where = mapping.key_mark(key) if isinstance(mapping, YamlMap) else (1, 1)
+    noun = error.schema.get("x-key", "key")
+
+    if not key:
+        return where, f"{field}: a {noun} must not be empty"
+    if not key.strip():
+        return where, f"{field}: a {noun} must not be only whitespace"
+    return where, (
+        f"{field}: {noun} {_show(key)} has surrounding whitespace; "
+        f"write it as {_show(key.strip())}"
+    )
+
+
 def _missing(error: ValidationError, field: str) -> str:
     missing = [key for key in error.validator_value if key not in error.instance]
     keys = ", ".join(f"`{key}`" for key in missing)
@@ -322,10 +416,13 @@ def _value_message(
     shown = "the value" if secret else _show(error.instance)
     ambiguous = document.ambiguous.get(_value_mark(document, path))
     fix = error.schema.get("x-fix", "")
+    fault = interval_fault(error.instance)
 
     if ambiguous is not None and kind in ("enum", "type", "pattern"):
         fix = _ambiguous_fix(error, ambiguous.text)
         return f"{field}: {ambiguous.describe()}; {fix}"
+    if error.schema.get("format") == "interval" and fault is not None:
+        return f"{field}: {shown} {fault}; {fix}"
     if kind == "enum":
         return f"{field}: {shown} is not allowed; write one of {_choices(error)}"
     if kind == "type":
@@ -396,6 +493,8 @@ def _show(value: Any) -> str:
         return "a list"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, str) and not value.isprintable():
+        return f"`{json.dumps(value, ensure_ascii=False)[1:-1]}`"  # newline as \n
     return f"`{value}`"
 
 

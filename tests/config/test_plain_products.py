@@ -87,6 +87,18 @@ VALID = [
         id="text-interval-empty-stores",
     ),
     pytest.param(
+        "  A-1: {interval: 168h}\n",
+        Product(
+            "A-1", _at(3, 3), SyncOverride(interval=Setting(604800, _at(3, 19))), {}
+        ),
+        id="interval-of-a-week-at-most",
+    ),
+    pytest.param(
+        "  A-1: {interval: 1}\n",
+        Product("A-1", _at(3, 3), SyncOverride(interval=Setting(1, _at(3, 19))), {}),
+        id="interval-of-a-second-at-least",
+    ),
+    pytest.param(
         "  A-1:\n    stores:\n      eu:\n      us: {mode: automatic}\n",
         Product(
             "A-1",
@@ -152,10 +164,58 @@ INVALID = [
         id="store-override-unknown-key",
     ),
     pytest.param(
-        '  "": {}\n',
-        (3, 3),
-        "products: must not be empty",
+        "  A-1: {interval: 1.0}\n",
+        (3, 19),
+        "products.A-1.interval: `1.0` is not a whole number; write an interval "
+        "as 30s, 5m, 1h or a whole number of seconds",
+        id="interval-whole-float",
+    ),
+    pytest.param(
+        '  A-1: {interval: "15m\\n"}\n',
+        (3, 19),
+        "products.A-1.interval: `15m\\n` is not valid; write an interval as "
+        "30s, 5m, 1h or a whole number of seconds",
+        id="interval-text-with-newline",
+    ),
+    pytest.param(
+        "  A-1: {interval: 99999999999h}\n",
+        (3, 19),
+        "products.A-1.interval: `99999999999h` is longer than 7 days (168h), the "
+        "longest interval allowed; write an interval as 30s, 5m, 1h or a whole "
+        "number of seconds",
+        id="interval-text-over-a-week",
+    ),
+    pytest.param(
+        "  A-1: {interval: 604801}\n",
+        (3, 19),
+        "products.A-1.interval: `604801` is longer than 7 days (168h), the "
+        "longest interval allowed; write an interval as 30s, 5m, 1h or a whole "
+        "number of seconds",
+        id="interval-seconds-over-a-week",
+    ),
+    pytest.param(
+        '  A-1: {}\n  "": {}\n',
+        (4, 3),
+        "products: a SKU must not be empty",
         id="empty-sku",
+    ),
+    pytest.param(
+        '  A-1: {}\n  "  ": {}\n',
+        (4, 3),
+        "products: a SKU must not be only whitespace",
+        id="whitespace-sku",
+    ),
+    pytest.param(
+        '  A-1: {}\n  "A-2 ": {}\n',
+        (4, 3),
+        "products: SKU `A-2 ` has surrounding whitespace; write it as `A-2`",
+        id="sku-with-trailing-space",
+    ),
+    pytest.param(
+        '  "\\tA-2": {mode: manual}\n',
+        (3, 3),
+        "products: SKU `\\tA-2` has surrounding whitespace; write it as `A-2`",
+        id="sku-with-leading-tab-escape",
     ),
     pytest.param(
         "  A-1: manual\n",
