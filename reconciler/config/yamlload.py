@@ -179,11 +179,11 @@ def parse_yaml(data: bytes, path: str) -> YamlFile:
     try:
         node = _compose(text, _Loader if explicit_tags else _TagFreeLoader)
     except yaml.MarkedYAMLError as error:
-        _syntax_problem(error, result)
+        _syntax_problem(error, result, text)
         return result
 
     if node is not None:
-        result.root = _Builder(result, explicit_tags, "*" in text).build(node)
+        result.root = _Builder(result, explicit_tags, text).build(node)
     return result
 
 
@@ -245,11 +245,37 @@ def _has_tabs(text: str, result: YamlFile) -> bool:
     return True
 
 
-def _syntax_problem(error: yaml.MarkedYAMLError, result: YamlFile) -> None:
+LONGEST_KEY = 1024
+"""libyaml reads a plain or quoted key only within this many characters."""
+
+_KEY_ERRORS = frozenset(
+    {
+        "could not find expected ':'",
+        "mapping values are not allowed in this context",
+        "did not find expected ',' or '}'",
+    }
+)
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError, result: YamlFile, text: str) -> None:
     mark = error.problem_mark or error.context_mark
     where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     what = error.problem or error.context or "unreadable YAML"
+    if what in _KEY_ERRORS and _on_a_long_line(error, text):
+        what += (
+            f" (a key longer than {LONGEST_KEY:,} characters? "
+            "SKUs that long are not supported)"
+        )
     result.problem(where, f"YAML syntax error: {what}")
+
+
+def _on_a_long_line(error: yaml.MarkedYAMLError, text: str) -> bool:
+    """Whether the error's position or its context lies on a line too long
+    for libyaml to read a key on, where its message alone misleads."""
+    lines = text.split("\n")
+    marks = (error.problem_mark, error.context_mark)
+    numbers = {mark.line for mark in marks if mark is not None}
+    return any(len(lines[number]) > LONGEST_KEY for number in numbers)
 
 
 def _position(node: yaml.Node) -> Position:
@@ -267,10 +293,11 @@ class _AliasLimit(Exception):
 class _Builder:
     """Walks one composed node graph into plain values with marks."""
 
-    def __init__(self, result: YamlFile, explicit_tags: bool, aliases: bool) -> None:
+    def __init__(self, result: YamlFile, explicit_tags: bool, text: str) -> None:
         self.result = result
         self.explicit_tags = explicit_tags
-        self.may_alias = aliases
+        self.text = text
+        self.may_alias = "*" in text
         self.seen: set[int] = set()
         self.aliases = 0
         self.text_keys: set[str] = set()
@@ -281,7 +308,7 @@ class _Builder:
             return self.value(node)
         except _AliasLimit as limit:
             self.result.problem(
-                limit.where,
+                _alias_past_limit(node, self.text) or limit.where,
                 f"more than {MAX_ALIASES} aliases of mappings or sequences; an "
                 "alias bomb, or a file that should write its values out",
             )
@@ -455,6 +482,84 @@ class _Builder:
             f"tag {node.tag} is not allowed; only plain mappings, lists, text, "
             "numbers, true/false and null",
         )
+
+
+def _alias_past_limit(root: yaml.Node, text: str) -> Position | None:
+    """Where the alias that takes a file past ``MAX_ALIASES`` is written.
+
+    A composed graph keeps no trace of its aliases: an alias is its anchor's
+    very node, with the anchor's position. So the graph is walked as the
+    builder walks it, counting the aliases written in the text as they come,
+    and that alias is then found among the parser's events, which keep
+    positions. Only a file that went past the limit pays for this.
+    """
+    walk = _AliasWalk()
+    try:
+        walk.visit(root)
+    except _AliasLimit:
+        return _written_alias(text, walk.written)
+    return None
+
+
+class _AliasWalk:
+    """Counts collection aliases in the builder's order; raises past the limit.
+
+    ``written`` counts the aliases met outside any expansion, that is, those
+    written in the text, in text order; while an expansion trips the limit,
+    the last of them is the alias being expanded.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.aliases = 0
+        self.written = 0
+        self.expanding = 0
+
+    def visit(self, node: yaml.Node) -> None:
+        if isinstance(node, yaml.ScalarNode):
+            return
+        again = id(node) in self.seen
+        if again:
+            self.count(node)
+        self.seen.add(id(node))
+
+        self.expanding += again
+        for child in _children(node):
+            self.visit(child)
+        self.expanding -= again
+
+    def count(self, node: yaml.Node) -> None:
+        self.aliases += 1
+        if not self.expanding:
+            self.written += 1
+        if self.aliases > MAX_ALIASES:
+            raise _AliasLimit(_position(node))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value)
+
+
+def _written_alias(text: str, ordinal: int) -> Position | None:
+    """The position of the ``ordinal``-th alias of a mapping or sequence."""
+    parser = _Loader(text)
+    collection: dict[str, bool] = {}
+    met = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                met += collection.get(event.anchor or "", False)
+                mark = event.start_mark
+                if met == ordinal and mark is not None:
+                    return (mark.line + 1, mark.column + 1)
+            elif isinstance(event, yaml.NodeEvent) and event.anchor:
+                collection[event.anchor] = not isinstance(event, yaml.ScalarEvent)
+    finally:
+        parser.dispose()
+    return None
 
 
 def _type_name(value: Any) -> str:
