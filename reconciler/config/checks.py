@@ -11,11 +11,11 @@ Two stores master for one SKU is a policy question; see
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from reconciler.config.model import Mark, StoreConfig, VendorConfig
+from reconciler.config.model import Mark, Repository, StoreConfig, VendorConfig
 from reconciler.errors import ConfigProblem
 
 
@@ -146,3 +146,33 @@ def _skus_colliding_after_case_folding(
                 f"SKU `{product.sku}` collides with `{other_sku}` ({other}) "
                 "after case folding (Magento); write one SKU one way",
             )
+
+
+SANDBOX = "sandbox://"
+
+
+def unset_token_warnings(
+    repository: Repository, environ: Mapping[str, str]
+) -> list[ConfigProblem]:
+    """A warning for each store whose ``${VAR}`` token is not set in ``environ``.
+
+    Not an error: CI validates pull requests without the stores' secrets. A
+    sandbox:// endpoint needs no token, so it is never warned about. The
+    warning names the variable, never a value.
+    """
+    warnings = []
+    for store in sorted(repository.stores.values(), key=lambda s: s.mark):
+        channel = store.channel
+        variable, where = channel.token_env, channel.token_mark
+        if variable is None or where is None or variable in environ:
+            continue
+        if channel.endpoint.startswith(SANDBOX):
+            continue
+        warnings.append(
+            _problem(
+                where,
+                f"{variable} is not set in this environment; passes will fail "
+                "for this store",
+            )
+        )
+    return warnings

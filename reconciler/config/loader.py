@@ -9,6 +9,7 @@ whole or not at all.
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import os
@@ -19,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.config.checks import StoreRef, cross_file_problems
+from reconciler.config.checks import SANDBOX, StoreRef, cross_file_problems
 from reconciler.config.model import (
     Channel,
     Direction,
@@ -51,7 +52,6 @@ from reconciler.errors import ConfigInvalid, ConfigProblem
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "reconciler.yaml"
-SANDBOX = "sandbox://"
 DEFAULT_API_VERSION = "2025-01"
 DEFAULT_STORE_CODE = "all"
 
@@ -60,9 +60,8 @@ def load_repository(root: str | os.PathLike[str]) -> Repository:
     """The validated repository under ``root``; raises ``ConfigInvalid``."""
     folder = Path(root)
     if not folder.is_dir():
-        raise ConfigInvalid(
-            [ConfigProblem(str(root), 0, 0, "config folder not found; pass --config")]
-        )
+        reason = _link_problem(folder) or "config folder not found; pass --config"
+        raise ConfigInvalid([ConfigProblem(str(root), 0, 0, reason)])
     if not LIBYAML:
         log.warning("event=config.slow_parser reason=libyaml_missing")
 
@@ -153,6 +152,9 @@ class _Loading:
         """The ``.yaml`` files of a folder; a ``.yml`` file is refused, not skipped."""
         directory = self.root / folder
         if not directory.is_dir():
+            reason = _link_problem(directory)
+            if reason is not None:
+                self.problems.append(ConfigProblem(folder, 0, 0, reason))
             return []
         for stray in sorted(directory.glob("*.yml")):
             self.problems.append(
@@ -200,12 +202,13 @@ class _Loading:
     def parse(self, path: str, kind: FileKind) -> YamlFile | None:
         """The file parsed (its problems inside), or None when it is unreadable."""
         location = self.root / path
-        if kind == "reconciler" and not location.exists():
+        if kind == "reconciler" and not location.is_symlink() and not location.exists():
             return None
         try:
             data = location.read_bytes()
         except OSError as error:
-            self.problems.append(ConfigProblem(path, 0, 0, f"unreadable: {error}"))
+            reason = _link_problem(location) or _unreadable(error)
+            self.problems.append(ConfigProblem(path, 0, 0, reason))
             return None
         return parse_yaml(data, path)
 
@@ -236,6 +239,12 @@ class _Loading:
     def mark(self, document: YamlFile, where: tuple[int, int]) -> Mark:
         return Mark(document.path, where[0], where[1])
 
+    def token_mark(self, document: YamlFile) -> Mark | None:
+        channel: YamlMap = document.root["channel"]
+        if "token" not in channel:
+            return None
+        return self.mark(document, channel.value_mark("token"))
+
     def build_settings(self, document: YamlFile) -> None:
         root: YamlMap = (
             document.root if document.root is not None else YamlMap.empty((1, 1))
@@ -258,7 +267,7 @@ class _Loading:
         return StoreConfig(
             name=root["store"],
             mark=self.mark(document, root.value_mark("store")),
-            channel=_channel(root["channel"]),
+            channel=_channel(root["channel"], self.token_mark(document)),
             defaults=SyncOverride(
                 direction=own.direction or self.defaults.direction,
                 mode=own.mode or self.defaults.mode,
@@ -350,6 +359,31 @@ class _Loading:
             vendors={vendor.name: vendor for vendor in self.vendors},
             vendor_of=vendor_of,
         )
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why a symbolic link cannot be followed, or None when it can (or is none).
+
+    Without this, a link loop or a link to nothing reads as a missing file or
+    folder, or is skipped as an absent ``reconciler.yaml``.
+    """
+    if not path.is_symlink():
+        return None
+    try:
+        path.stat()
+    except OSError as error:
+        if error.errno == errno.ENOENT:
+            target = path.readlink()
+            return f"cannot be read: symbolic link to `{target}`, which is missing"
+        return _unreadable(error)
+    return None
+
+
+def _unreadable(error: OSError) -> str:
+    """The reason an ``OSError`` gives, without the absolute path it names."""
+    if error.errno == errno.ELOOP:
+        return "cannot be read: symbolic link loop"
+    return f"cannot be read: {error.strerror or error}"
 
 
 def _refuse_ambiguous(document: YamlFile) -> None:
@@ -545,7 +579,7 @@ def _token_env(channel: YamlMap) -> str | None:
     return token[2:-1] if token else None
 
 
-def _channel(channel: YamlMap) -> Channel:
+def _channel(channel: YamlMap, token_mark: Mark | None) -> Channel:
     if channel["type"] == "shopify":
         shop = channel.get("shop")
         return ShopifyChannel(
@@ -555,6 +589,7 @@ def _channel(channel: YamlMap) -> Channel:
             token_env=_token_env(channel),
             activate_unstocked=channel.get("activate_unstocked", False),
             seed=channel.get("seed"),
+            token_mark=token_mark,
         )
     base_url = channel.get("base_url")
     return MagentoChannel(
@@ -565,6 +600,7 @@ def _channel(channel: YamlMap) -> Channel:
         manage_stock_default=channel.get("manage_stock_default", True),
         seed=channel.get("seed"),
         bulk=channel.get("bulk", False),
+        token_mark=token_mark,
     )
 
 

@@ -159,6 +159,8 @@ class ShopifyChannel:
     activate_unstocked: bool = False
     seed: str | None = None
     type: Literal["shopify"] = "shopify"
+    token_mark: Mark | None = field(default=None, compare=False)
+    """Where ``${VAR}`` is written, for warnings; left out of comparisons."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,8 @@ class MagentoChannel:
     seed: str | None = None
     type: Literal["magento"] = "magento"
     bulk: bool = False
+    token_mark: Mark | None = field(default=None, compare=False)
+    """Where ``${VAR}`` is written, for warnings; left out of comparisons."""
 
 
 Channel = ShopifyChannel | MagentoChannel

@@ -286,3 +286,27 @@ def test_a_few_aliases_are_read_as_copies() -> None:
         "one": {"mode": "manual"},
         "two": {"mode": "manual"},
     }
+
+
+def test_symbolic_link_loops_and_dangling_links_are_named(tmp_path: Path) -> None:
+    root = tmp_path / "config"
+    (root / "stores").mkdir(parents=True)
+    (root / "stores/loop.yaml").symlink_to("loop.yaml")
+    (root / "stores/gone.yaml").symlink_to("elsewhere.yaml")
+    (root / "reconciler.yaml").symlink_to("reconciler.yaml")
+    (root / "vendors").symlink_to("vendors")
+
+    with pytest.raises(ConfigInvalid) as refused:
+        load_repository(root)
+
+    assert refused.value.problems == (
+        ConfigProblem("reconciler.yaml", 0, 0, "cannot be read: symbolic link loop"),
+        ConfigProblem(
+            "stores/gone.yaml",
+            0,
+            0,
+            "cannot be read: symbolic link to `elsewhere.yaml`, which is missing",
+        ),
+        ConfigProblem("stores/loop.yaml", 0, 0, "cannot be read: symbolic link loop"),
+        ConfigProblem("vendors", 0, 0, "cannot be read: symbolic link loop"),
+    )

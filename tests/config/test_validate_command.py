@@ -100,3 +100,75 @@ def test_a_missing_config_folder_exits_one(tmp_path: Path) -> None:
             "message": "config folder not found; pass --config DIR",
         }
     ]
+
+
+SERVED = """\
+store: {name}
+channel:
+  type: shopify
+  endpoint: {endpoint}
+  location: Main
+  token: ${{{variable}}}
+"""
+
+
+def _root_with_tokens(tmp_path: Path) -> Path:
+    root = _valid_root(tmp_path)
+    stores = {
+        "outlet": ("http://127.0.0.1:9/outlet", "F5_OUTLET_TOKEN"),
+        "sandboxed": ("sandbox://sandboxed", "F5_SANDBOX_TOKEN"),
+        "set": ("http://127.0.0.1:9/set", "F5_SET_TOKEN"),
+    }
+    for name, (endpoint, variable) in stores.items():
+        text = SERVED.format(name=name, endpoint=endpoint, variable=variable)
+        (root / f"stores/{name}.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+ENV = {"F5_OUTLET_TOKEN": None, "F5_SANDBOX_TOKEN": None, "F5_SET_TOKEN": "x"}
+
+
+def test_an_unset_token_variable_is_a_warning_on_stderr(tmp_path: Path) -> None:
+    root = _root_with_tokens(tmp_path)
+
+    result = CliRunner().invoke(main, ["validate", "--config", str(root)], env=ENV)
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        f"{root}: valid; 4 stores, 1 vendor, 2 products\n",
+        "stores/outlet.yaml:6:10: warning: F5_OUTLET_TOKEN is not set in this "
+        "environment; passes will fail for this store\n",
+    )
+
+
+def test_json_warnings_carry_a_severity_and_exit_zero(tmp_path: Path) -> None:
+    root = _root_with_tokens(tmp_path)
+
+    result = CliRunner().invoke(
+        main, ["validate", "--config", str(root), "--format", "json"], env=ENV
+    )
+
+    assert result.exit_code == 0
+    assert result.stderr == f"{root}: valid; 4 stores, 1 vendor, 2 products\n"
+    assert json.loads(result.stdout) == [
+        {
+            "path": "stores/outlet.yaml",
+            "line": 6,
+            "column": 10,
+            "message": "F5_OUTLET_TOKEN is not set in this environment; passes "
+            "will fail for this store",
+            "severity": "warning",
+        }
+    ]
+
+
+def test_a_config_folder_that_is_a_link_loop_says_so(tmp_path: Path) -> None:
+    loop = tmp_path / "config"
+    loop.symlink_to(loop)
+
+    result = CliRunner().invoke(main, ["validate", "--config", str(loop)])
+
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"{loop}:0:0: cannot be read: symbolic link loop\n",
+    )
