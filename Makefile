@@ -32,7 +32,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .reconciler .pytest_cache .mypy_cache .ruff_cache
