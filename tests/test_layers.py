@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "reconciler"
 
-BASE = {"reconciler.errors", "reconciler.clock"}
+BASE = {"reconciler.errors", "reconciler.clock", "reconciler.skus"}
 MODEL = {"reconciler.config.model"}
 CONFIG = {"reconciler.config"}
 POLICY = {"reconciler.policy"}
