@@ -20,7 +20,12 @@ from itertools import compress
 from operator import attrgetter
 from typing import Protocol, TypeVar
 
-from reconciler.channels.base import ChannelItem, ChannelSnapshot, match_key
+from reconciler.channels.base import (
+    ChannelItem,
+    ChannelSnapshot,
+    ItemProblem,
+    match_key,
+)
 from reconciler.config.model import (
     Direction,
     Mode,
@@ -737,7 +742,9 @@ def _unknown_and_managed(
     apart: _FoldedApart,
 ) -> int:
     """Skip the store's SKUs the hub does not know (where the store syncs
-    them), and count the store's managed SKUs for the guard.
+    them), and count the store's managed SKUs for the guard. Items the channel
+    will not take a write for (configurable and bundle parents) carry no stock
+    of their own: they are not reported as unknown.
 
     When every item was found by a hub SKU of its own, there is nothing to
     look for and the count is the one the store's loops made.
@@ -753,6 +760,8 @@ def _unknown_and_managed(
     for key, item in items.items():
         if key in known or (wanted is not None and key not in wanted):
             continue
+        if item.problem is ItemProblem.NOT_WRITABLE:
+            continue  # a parent product: no stock of its own to sync or report
         if policy.for_sku(name, item.sku).direction.value is not Direction.NONE:
             store.skipped.append(Skipped(name, item.sku, SkipReason.UNKNOWN_TO_HUB))
     return sum(1 for item in items.values() if item.managed)

@@ -408,6 +408,8 @@ def _reference_store_plan(
     for key, found in snapshot.items.items():
         if key in known or (named is not None and key not in named):
             continue
+        if found.problem is ItemProblem.NOT_WRITABLE:
+            continue
         if policy.for_sku(name, found.sku).direction.value is not Direction.NONE:
             entries.skipped.append(Skipped(name, found.sku, SkipReason.UNKNOWN_TO_HUB))
 
