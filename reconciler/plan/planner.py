@@ -307,8 +307,7 @@ def _grouped(
     """
     listed = _listed(routes.vendor_of, records)
     unlisted = _without(records, listed)
-    one_per_vendor = dict(zip(map(_vendor, unlisted), unlisted, strict=True)).values()
-    found = {routes.of(record) for record in (*one_per_vendor, *listed)}
+    found = {routes.of(record) for record in (*_one_per_vendor(unlisted), *listed)}
     if len(found) == 1:
         return [(found.pop(), records)]
 
@@ -321,6 +320,13 @@ def _grouped(
         else:
             group.append(record)
     return groups.items()
+
+
+def _one_per_vendor(records: list[HubRecord]) -> Iterable[HubRecord]:
+    """A record of each vendor among ``records`` (the usual case: one vendor)."""
+    if len(set(map(_vendor, records))) <= 1:
+        return records[:1]
+    return dict(zip(map(_vendor, records), records, strict=True)).values()
 
 
 _sku = attrgetter("sku")
@@ -363,7 +369,7 @@ class _Group:
     def managed_count(self) -> int:
         """How many of the records manage stock."""
         if self._managed is None:
-            self._managed = list(map(_manage, self.records)).count(True)
+            self._managed = sum(map(_manage, self.records))
         return self._managed
 
     def never_negative(self) -> bool:
