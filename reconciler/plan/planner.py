@@ -642,11 +642,15 @@ def _plan_push(
     item: ChannelItem | None,
 ) -> None:
     """Plan the store taking the hub's values (DESIGN.md section 5)."""
-    item = _usable_item(store, sku, item)
-    if item is None:
-        return
+    if item is None or item.problem is not None:
+        item = _usable_item(store, sku, item)
+        if item is None:
+            return
 
-    quantity, note = _pushed_quantity(store.config, managed, hub_quantity)
+    if managed and hub_quantity >= 0:
+        quantity, note = hub_quantity, None  # the usual case, without a call
+    else:
+        quantity, note = _pushed_quantity(store.config, managed, hub_quantity)
     fields = _push_fields(item, managed, quantity)
     if not fields:
         return
