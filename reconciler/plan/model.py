@@ -19,6 +19,9 @@ from reconciler.config.model import strict_record
 
 MANAGE_INVENTORY = "manage_inventory"
 QUANTITY_AVAILABLE = "quantity_available"
+IS_IN_STOCK = "is_in_stock"
+"""Magento's stock status, derived from the other two (DESIGN.md section 5);
+a push corrects it where the store's item says otherwise."""
 
 
 class Side(enum.StrEnum):
@@ -57,6 +60,7 @@ class SkipReason(enum.StrEnum):
     NOT_WRITABLE = "not_writable"  # the channel will not take a write
     UNMANAGED_QUANTITY = "unmanaged_quantity"  # master is managed, no quantity
     CONFLICT = "conflict"  # two master stores for the SKU
+    MASTER_NOT_READ = "master_not_read"  # the SKU's master store was not read
 
 
 class HoldReason(enum.StrEnum):

@@ -7,8 +7,23 @@ pulls, then one loop per store the hub feeds plans the pushes, using the
 pulled values where a pull changed the hub. Items already in sync are decided
 inline in those loops, and each store's lookups go through ``map`` over keys
 made once per group; only differences reach the functions that build
-changes. DeepDiff was rejected here because comparing 100,000 items must cost
-about what comparing two dicts costs (see ``bench/plan.py``).
+changes.
+
+A route whose one master store was not read in this pass (not selected,
+suspended, or its read failed) pushes nothing: the hub's values of its SKUs
+may be stale or placeholders the master's next read replaces (an import's
+zero), so each SKU that differs on a store it feeds is skipped there as
+``master_not_read``.
+
+Magento's stock status (``ChannelItem.in_stock``) is derived, not synced:
+``not (managed and quantity <= 0)`` (DESIGN.md section 5). On a store the hub
+feeds whose items carry it, an item whose flag says otherwise is pushed with
+an ``is_in_stock`` field change. Whether a store's items carry the flag is
+decided once per store (an adapter sets it on all of its items or on none),
+so stores without it keep the plain comparison.
+
+DeepDiff was rejected here because comparing 100,000 items must cost about
+what comparing two dicts costs (see ``bench/plan.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +50,7 @@ from reconciler.config.model import (
 )
 from reconciler.hub.records import HubRecord, SeenValue
 from reconciler.plan.model import (
+    IS_IN_STOCK,
     MANAGE_INVENTORY,
     QUANTITY_AVAILABLE,
     Change,
@@ -112,11 +128,13 @@ class _StoreParts:
 
     ``found``/``found_managed`` count the hub SKUs met on the store, so that
     the store's unknown SKUs are looked for only when there are some.
+    ``flags_stock`` says whether the store's items carry an in-stock flag.
     """
 
     config: StoreConfig
     snapshot: ChannelSnapshot
     seen: Mapping[str, SeenValue]
+    flags_stock: bool = False
     pulls: list[Change] = field(default_factory=list)
     pushes: list[Change] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
@@ -156,13 +174,15 @@ class _Target:
 class _Route:
     """How a group of SKUs syncs: its master stores and the stores it feeds.
 
-    ``master`` is set when exactly one store is master and it was read.
+    ``master`` is set when exactly one store is master and it was read;
+    ``unread`` says why when exactly one store is master and it was not.
     Routes that resolve alike are one object, so they compare by identity.
     """
 
     masters: tuple[str, ...]
     master: _Target | None
     targets: tuple[_Target, ...]
+    unread: str | None = None
 
 
 _RouteKey = tuple[
@@ -182,10 +202,16 @@ class _Routes:
     are planned as one group.
     """
 
-    def __init__(self, policy: PolicyView, parts: Mapping[str, _StoreParts]) -> None:
+    def __init__(
+        self,
+        policy: PolicyView,
+        parts: Mapping[str, _StoreParts],
+        unread: Mapping[str, str],
+    ) -> None:
         repository = policy.repository
         self._policy = policy
         self._parts = parts
+        self._unread = unread
         self._stores = tuple(repository.stores)
         self.vendor_of = repository.vendor_of
         self._overridden = frozenset(_skus_with_overrides(repository))
@@ -224,8 +250,13 @@ class _Routes:
             else:
                 targets.append(target)
         if len(masters) != 1:
-            master = None
-        return self._share(_Route(tuple(sorted(masters)), master, tuple(targets)))
+            return self._share(_Route(tuple(sorted(masters)), None, tuple(targets)))
+        unread = None if master else self._why_unread(masters[0])
+        return self._share(_Route(tuple(masters), master, tuple(targets), unread))
+
+    def _why_unread(self, master: str) -> str:
+        why = self._unread.get(master, "not read in this pass")
+        return f"master store {master} was not read: {why}"
 
     def _share(self, route: _Route) -> _Route:
         key: _RouteKey = (
@@ -257,20 +288,25 @@ def make_plan(
     *,
     selection: Selection | None = None,
     now: datetime | None = None,
+    unread: Mapping[str, str] | None = None,
 ) -> Plan:
     """Plan the changes that make every non-master side match its master.
 
     ``snapshots`` holds the stores read in this pass; every configured store
     counts when looking for a SKU's master, so a conflict with a store that
-    was not read is still found.
+    was not read is still found. ``unread`` says why a store was not read
+    (``not selected``, ``read failed``), for the skips of the SKUs it is
+    master of.
     """
     selection = selection or Selection()
     configs = policy.repository.stores
     parts = {
-        name: _StoreParts(configs[name], snap, last_seen.get(name, {}))
+        name: _StoreParts(
+            configs[name], snap, last_seen.get(name, {}), _flags_stock(snap)
+        )
         for name, snap in sorted(snapshots.items())
     }
-    routes = _Routes(policy, parts)
+    routes = _Routes(policy, parts, unread or {})
     conflicts: list[Conflict] = []
 
     records = _planned_records(hub, selection.skus)
@@ -287,6 +323,13 @@ def make_plan(
     )
     conflicts.sort(key=lambda conflict: conflict.sku)
     return Plan(stores, tuple(conflicts), now or datetime.now(UTC))
+
+
+def _flags_stock(snapshot: ChannelSnapshot) -> bool:
+    """Whether the store's items carry an in-stock flag, told by one item: an
+    adapter sets it on every item it reads (Magento) or on none (Shopify)."""
+    first = next(iter(snapshot.items.values()), None)
+    return first is not None and first.in_stock is not None
 
 
 def _planned_records(
@@ -395,12 +438,34 @@ _Pulled = dict[str, tuple[bool, int]]
 
 def _plan_group(route: _Route, group: _Group, selection: Selection) -> None:
     """Plan one route's SKUs: pull from its master, then push to the stores
-    it feeds, with the values pulled where there were some."""
+    it feeds, with the values pulled where there were some. Without its
+    master's read, the route pushes nothing."""
+    if route.unread is not None:
+        for target in route.targets:
+            _skip_unread(target, group, route.unread)
+        return
     pulled: _Pulled = {}
     if route.master is not None:
         pulled = _plan_pulls(route.master, group, selection)
     for target in route.targets:
         _plan_pushes(target, group, pulled, selection)
+
+
+def _skip_unread(target: _Target, group: _Group, detail: str) -> None:
+    """Skip every SKU of the group that differs on the store, as its master
+    store was not read: the hub's values of these SKUs are not the truth."""
+    parts = target.parts
+    keys = group.keys(target.casefold)
+    behind = _out_of_sync(
+        target.items, keys, group, target.manage, flags=parts.flags_stock
+    )
+    _count_found(parts, group, behind, target.manage)
+
+    name = parts.config.name
+    reason = SkipReason.MASTER_NOT_READ
+    parts.skipped.extend(
+        Skipped(name, record.sku, reason, detail) for record, _ in behind
+    )
 
 
 def _plan_pulls(master: _Target, group: _Group, selection: Selection) -> _Pulled:
@@ -432,7 +497,8 @@ def _plan_pushes(
     """
     manage = target.manage
     keys = group.keys(target.casefold)
-    behind = _out_of_sync(target.items, keys, group, manage)
+    flags = target.parts.flags_stock
+    behind = _out_of_sync(target.items, keys, group, manage, flags=flags)
     _count_found(target.parts, group, behind, manage)
 
     for record, item in behind:
@@ -452,6 +518,8 @@ def _out_of_sync(
     keys: list[str],
     group: _Group,
     manage: bool | None,
+    *,
+    flags: bool = False,
 ) -> _Behind:
     """The records whose item is missing, has a problem or holds other values,
     each with the item the store's keys found (``None``: not found by key).
@@ -459,12 +527,16 @@ def _out_of_sync(
     An item is in sync when it has no problem, manages stock as wanted (the
     record's ``manage_inventory``, or ``manage`` when the store's policy sets
     it) and, when managed, holds the record's quantity and that is not
-    negative. This loop runs once per SKU and store, so in the usual case (no
-    managed override, no negative quantity in the group) a managed item with
-    the record's quantity is let through by the first test, inline.
+    negative; with ``flags`` (the store's items carry an in-stock flag) its
+    flag must also be the one derived from those values. This loop runs once
+    per SKU and store, so in the usual case (no managed override, no negative
+    quantity in the group, no flags) a managed item with the record's
+    quantity is let through by the first test, inline.
     """
     behind: _Behind = []
     lookup = map(items.get, keys)
+    if flags:
+        return _out_of_sync_flagged(lookup, group, manage)
     if manage is None and group.never_negative():
         for item, record in zip(lookup, group.records, strict=True):
             if item is not None and item.problem is None:
@@ -486,6 +558,27 @@ def _out_of_sync(
                 continue
         behind.append((record, item))
     return behind
+
+
+def _out_of_sync_flagged(
+    lookup: Iterable[ChannelItem | None], group: _Group, manage: bool | None
+) -> _Behind:
+    """``_out_of_sync`` for a store whose items carry an in-stock flag."""
+    behind: _Behind = []
+    for item, record in zip(lookup, group.records, strict=True):
+        wanted = record.manage_inventory if manage is None else manage
+        if item is not None and item.managed is wanted and item.problem is None:
+            quantity = record.quantity_available
+            in_sync = not wanted or (item.quantity == quantity and quantity >= 0)
+            if in_sync and item.in_stock is _in_stock(wanted, item.quantity):
+                continue
+        behind.append((record, item))
+    return behind
+
+
+def _in_stock(managed: bool, quantity: int | None) -> bool:
+    """Magento's stock status for these values (DESIGN.md section 5)."""
+    return not (managed and quantity is not None and quantity <= 0)
 
 
 def _count_found(
@@ -534,6 +627,7 @@ def _push_one(
             and item.problem is None
             and item.managed is wanted
             and (not wanted or (item.quantity == quantity and quantity >= 0))
+            and (item.in_stock is None or item.in_stock is _in_stock(wanted, quantity))
         ):
             return
     hold = target.manual and not selection.selects_manual(sku)
@@ -647,6 +741,7 @@ def _plan_push(
         if item is None:
             return
 
+    quantity: int | None
     if managed and hub_quantity >= 0:
         quantity, note = hub_quantity, None  # the usual case, without a call
     else:
@@ -659,7 +754,7 @@ def _plan_push(
         store.held.append(Held(name, sku, Side.CHANNEL, HoldReason.MANUAL, fields))
         return
 
-    label = _push_label(item, managed, note, store.seen.get(sku))
+    label = _push_label(item, managed, note, store.seen.get(sku), fields)
     store.pushes.append(
         Change(
             store=name,
@@ -698,19 +793,31 @@ def _push_fields(
         fields += (FieldChange(MANAGE_INVENTORY, item.managed, managed),)
     if quantity is not None and item.quantity != quantity:
         fields += (FieldChange(QUANTITY_AVAILABLE, item.quantity, quantity),)
+    if item.in_stock is not None:
+        in_stock = _in_stock(managed, item.quantity if quantity is None else quantity)
+        if item.in_stock is not in_stock:
+            fields += (FieldChange(IS_IN_STOCK, item.in_stock, in_stock),)
     return fields
 
 
 def _push_label(
-    item: ChannelItem, managed: bool, note: str | None, seen: SeenValue | None
+    item: ChannelItem,
+    managed: bool,
+    note: str | None,
+    seen: SeenValue | None,
+    fields: tuple[FieldChange, ...],
 ) -> Label:
-    """Why the store changes: see ``Label``; the first that applies wins."""
+    """Why the store changes: see ``Label``; the first that applies wins. A
+    change of the in-stock flag alone is drift: the hub's values did not
+    move, the store's flag is wrong."""
     if item.managed != managed:
         return Label.UNTRACKED
     if note is not None:
         return Label.NEGATIVE
     if seen is None:
         return Label.NEW
+    if all(change.field == IS_IN_STOCK for change in fields):
+        return Label.DRIFT
     if seen.managed != item.managed or seen.quantity != item.quantity:
         return Label.DRIFT
     return Label.UPDATE

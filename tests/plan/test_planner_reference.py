@@ -6,7 +6,8 @@ time, every store asked through ``Policy.for_sku``. Both must give the same
 plan for any config, hub, snapshots, last-seen values and selection:
 vendors configured differently, master stores feeding the others in the same
 pass, manual stores, and SKUs that casefold alike (non-ASCII among them) on
-stores that match case-insensitively.
+stores that match case-insensitively, master stores left unread (their SKUs
+are pushed nowhere), and stores whose items carry Magento's in-stock flag.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from reconciler.config.model import (
 )
 from reconciler.hub.records import HubRecord, SeenValue
 from reconciler.plan.model import (
+    IS_IN_STOCK,
     MANAGE_INVENTORY,
     QUANTITY_AVAILABLE,
     Change,
@@ -52,7 +54,7 @@ from reconciler.plan.model import (
     StorePlan,
 )
 from reconciler.plan.planner import Selection, make_plan
-from reconciler.policy import Policy
+from reconciler.policy import EffectivePolicy, Policy
 from tests.plan.builders import AT, mark, override, store
 
 # Pairs that casefold alike: "Straße"/"STRASSE", "ÉTÉ"/"été", "ﬁ-1"/"FI-1".
@@ -130,13 +132,16 @@ def hubs(draw: st.DrawFn) -> dict[str, HubRecord]:
 
 
 @st.composite
-def items(draw: st.DrawFn) -> ChannelItem:
+def items(draw: st.DrawFn, flags: bool) -> ChannelItem:
+    """An item; with ``flags`` it carries an in-stock flag, as a Magento
+    adapter sets on every item it reads."""
     sku = draw(st.sampled_from(SKUS))
     problem = draw(st.none() | st.sampled_from(list(ItemProblem)))
     detail = None if problem is None else f"{problem} on {sku}"
     quantity = draw(st.none() | quantities)
+    in_stock = draw(st.booleans()) if flags else None
     return ChannelItem(
-        sku, f"ref-{sku}", draw(st.booleans()), quantity, None, problem, detail
+        sku, f"ref-{sku}", draw(st.booleans()), quantity, in_stock, problem, detail
     )
 
 
@@ -147,8 +152,9 @@ def snapshots(draw: st.DrawFn, repository: Repository) -> dict[str, ChannelSnaps
     for name in read:
         config = repository.stores[name]
         casefold = isinstance(config.channel, MagentoChannel)
+        flags = draw(st.booleans())
         keyed = {
-            match_key(i.sku, casefold=casefold): i for i in draw(st.lists(items()))
+            match_key(i.sku, casefold=casefold): i for i in draw(st.lists(items(flags)))
         }
         result[name] = ChannelSnapshot(name, keyed, casefold=casefold)
     return result
@@ -212,7 +218,10 @@ def reference_plan(
             continue
 
         managed, quantity = record.manage_inventory, record.quantity_available
-        if masters and masters[0] in snapshots:
+        if masters and masters[0] not in snapshots:
+            _reference_unread(entries, policies, snapshots, record, masters[0])
+            continue
+        if masters:
             manual = policies[masters[0]].mode.value is Mode.MANUAL
             hold = manual and not selection.selects_manual(sku)
             pulled = _reference_pull(
@@ -254,6 +263,42 @@ def reference_plan(
         for name in sorted(snapshots)
     )
     return Plan(plans, tuple(sorted(conflicts, key=lambda c: c.sku)), AT)
+
+
+def _reference_unread(
+    entries: Mapping[str, _Entries],
+    policies: Mapping[str, EffectivePolicy],
+    snapshots: Mapping[str, ChannelSnapshot],
+    record: HubRecord,
+    master: str,
+) -> None:
+    """A SKU whose one master store was not read: skipped where it differs."""
+    detail = f"master store {master} was not read: not read in this pass"
+    for name, snapshot in snapshots.items():
+        eff = policies[name]
+        if eff.direction.value in (Direction.NONE, Direction.CHANNEL_TO_HUB):
+            continue
+        setting = eff.manage_inventory
+        managed = record.manage_inventory
+        wanted = managed if setting is None or setting.value is None else setting.value
+        found = snapshot.items.get(match_key(record.sku, casefold=snapshot.casefold))
+        if not _in_sync(found, wanted, record.quantity_available):
+            reason = SkipReason.MASTER_NOT_READ
+            entries[name].skipped.append(Skipped(name, record.sku, reason, detail))
+
+
+def _in_sync(found: ChannelItem | None, wanted: bool, quantity: int) -> bool:
+    """Whether the item holds the values wanted, its flag (if any) included."""
+    if found is None or found.problem is not None or found.managed != wanted:
+        return False
+    if wanted and (found.quantity != quantity or quantity < 0):
+        return False
+    return found.in_stock is None or found.in_stock == _derived(wanted, quantity)
+
+
+def _derived(managed: bool, quantity: int | None) -> bool:
+    """DESIGN.md section 5: out of stock only when managed and nothing left."""
+    return not managed or quantity is None or quantity > 0
 
 
 def _usable(
@@ -356,6 +401,9 @@ def _reference_push(
         fields.append(FieldChange(MANAGE_INVENTORY, found.managed, managed))
     if quantity is not None and found.quantity != quantity:
         fields.append(FieldChange(QUANTITY_AVAILABLE, found.quantity, quantity))
+    flag = _derived(managed, found.quantity if quantity is None else quantity)
+    if found.in_stock is not None and found.in_stock != flag:
+        fields.append(FieldChange(IS_IN_STOCK, found.in_stock, flag))
     if not fields:
         return
     if hold:
@@ -373,6 +421,8 @@ def _reference_push(
         label = Label.NEW
     elif (last.managed, last.quantity) != (found.managed, found.quantity):
         label = Label.DRIFT
+    elif [f.field for f in fields] == [IS_IN_STOCK]:
+        label = Label.DRIFT  # the flag alone is wrong: the store drifted
     else:
         label = Label.UPDATE
     entries.pushes.append(
