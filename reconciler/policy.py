@@ -345,7 +345,7 @@ def _conflicts(policy: Policy) -> list[ConfigProblem]:
 
     unlisted = _vendor_masters(policy, None)
     if len(unlisted) >= 2:
-        problems.append(_conflict("SKUs of no listed vendor", unlisted))
+        problems.append(_conflict(_unlisted_subject(policy), unlisted))
 
     for vendor in repo.vendors:
         masters = _vendor_masters(policy, vendor)
@@ -363,6 +363,24 @@ def _conflicts(policy: Policy) -> list[ConfigProblem]:
 
 
 _Masters = dict[str, Decided[Direction]]
+
+
+def _unlisted_subject(policy: Policy) -> str:
+    """The store defaults' conflict, naming the vendors that inherit it: those
+    that leave two masters without a vendor level making either of them."""
+    heirs = [
+        vendor
+        for vendor in sorted(policy.repository.vendors)
+        if len(masters := _vendor_masters(policy, vendor)) >= 2
+        and not _caused_by(masters, {Level.VENDOR, Level.VENDOR_STORE})
+    ]
+    subject = "SKUs of no listed vendor"
+    if len(heirs) == 1:
+        return f"{subject} and of vendor {heirs[0]} (it sets no direction of its own)"
+    if heirs:
+        names = ", ".join(heirs)
+        return f"{subject} and of vendors {names} (they set no direction of their own)"
+    return subject
 
 
 def _vendor_masters(policy: Policy, vendor: str | None) -> _Masters:

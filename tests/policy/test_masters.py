@@ -38,10 +38,29 @@ def test_store_defaults_alone_are_reported_once_for_skus_of_no_vendor() -> None:
             "stores/eu.yaml",
             10,
             COLUMN,
-            "two masters for SKUs of no listed vendor: stores eu and us each "
+            "two masters for SKUs of no listed vendor and of vendor acme (it "
+            "sets no direction of its own): stores eu and us each "
             "resolve direction channel_to_hub (eu by stores/eu.yaml:10 (store), "
             f"us by stores/us.yaml:10 (store)); {TAIL}",
         )
+    ]
+
+
+def test_the_store_defaults_conflict_names_every_vendor_inheriting_it() -> None:
+    vendors = [
+        vendor("tees", override("vendors/tees.yaml", 5, mode=Mode.MANUAL)),
+        vendor("bags", stores={"us": override("vendors/bags.yaml", 7, direction=PUSH)}),
+        vendor("hoodies"),
+    ]
+    repo = repository([store("eu", PULL, magento=True), store("us", PULL)], vendors)
+
+    problems = master_conflicts(repo)
+
+    assert [str(problem) for problem in problems] == [
+        "stores/eu.yaml:10:5: two masters for SKUs of no listed vendor and of "
+        "vendors hoodies, tees (they set no direction of their own): stores eu "
+        "and us each resolve direction channel_to_hub (eu by stores/eu.yaml:10 "
+        f"(store), us by stores/us.yaml:10 (store)); {TAIL}"
     ]
 
 
