@@ -5,10 +5,21 @@ counts pushes that set a positive quantity to 0 or below, ``changed`` counts
 every push. A tripped guard stops only that store; ``--allow-mass-change
 STORE`` overrides it for one run.
 
-Tiny stores: a share of a handful of SKUs swings wildly (one change in a
-store of ten is 10 %), so a guard never trips on fewer than
-``MIN_CHANGES_TO_TRIP`` zeroed or changed items. Above that floor the
-configured share decides.
+Floors: a share of a handful of SKUs swings wildly (one change in a store
+of ten is 10 %), so a guard trips only when the share exceeds the limit *and*
+the count reaches a floor.
+
+- Zeroes: the floor scales with the store,
+  ``min(MIN_CHANGES_TO_TRIP, max(1, ceil(managed / FLOOR_DIVISOR)))``: 10 for
+  a store of 46 managed SKUs or more, a fifth of the store below that (6 of
+  30, 2 of 10, 1 of 5 or fewer; a store with no managed SKU counts as one).
+  A flat floor of 10 let 9 of 30 SKUs (30 %) be zeroed under a 5 % limit, and
+  a store of 9 SKUs be zeroed whole; a zero takes a product off sale.
+- Changes: the flat ``MIN_CHANGES_TO_TRIP``. In a small store most SKUs
+  change in an ordinary pass (every sale moves a quantity), and a change
+  that is not a zero leaves the product on sale.
+
+The message names the floor when it is below 10.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from reconciler.config.model import StoreConfig
 from reconciler.plan.model import GuardVerdict, Plan, StorePlan
 
 MIN_CHANGES_TO_TRIP = 10
+FLOOR_DIVISOR = 5  # a fifth of the store, counted in whole SKUs
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +83,28 @@ def _excess(
     store: str, verb: str, count: int, managed: int, limit: float, config: StoreConfig
 ) -> str | None:
     """The explanation when ``count`` of ``managed`` exceeds ``limit``."""
-    if count < MIN_CHANGES_TO_TRIP:
+    floor = trip_floor(managed) if verb == "zeroes" else MIN_CHANGES_TO_TRIP
+    if count < floor:
         return None
     share = count / managed if managed else 1.0
     if share <= limit:
         return None
 
     setting = "guard.max_zeroed" if verb == "zeroes" else "guard.max_changed"
+    small = ""
+    if floor < MIN_CHANGES_TO_TRIP:
+        small = f" (a store of {managed:,} managed SKUs trips from {floor:,})"
     return (
         f"plan {verb} {count:,} of {managed:,} managed SKUs ({share:.1%}) on "
         f"{store}; {setting} is {limit * 100:g}% in "
-        f"{config.mark.path}; raise it or pass --allow-mass-change {store}"
+        f"{config.mark.path}{small}; raise it or pass --allow-mass-change {store}"
     )
+
+
+def trip_floor(managed: int) -> int:
+    """The fewest zeroed SKUs that can trip a store's guard."""
+    scaled = max(1, -(-managed // FLOOR_DIVISOR))  # ceil, in integers
+    return min(MIN_CHANGES_TO_TRIP, scaled)
 
 
 def _log_verdict(verdict: GuardVerdict) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from reconciler.config.model import Direction, Guard
-from reconciler.plan.guard import MIN_CHANGES_TO_TRIP, guard_plan, judge_store
+from reconciler.plan.guard import (
+    MIN_CHANGES_TO_TRIP,
+    guard_plan,
+    judge_store,
+    trip_floor,
+)
 from reconciler.plan.model import (
     QUANTITY_AVAILABLE,
     Change,
@@ -71,8 +76,6 @@ def test_zeroing_most_of_a_store_trips_with_numbers_and_setting() -> None:
         pytest.param(51, 0, 1000, True, id="zeroed-over-limit"),
         pytest.param(0, 500, 1000, False, id="changed-at-limit"),
         pytest.param(0, 501, 1000, True, id="changed-over-limit"),
-        pytest.param(MIN_CHANGES_TO_TRIP - 1, 0, 10, False, id="tiny-store-floor"),
-        pytest.param(MIN_CHANGES_TO_TRIP, 0, 10, True, id="floor-reached"),
         pytest.param(0, 0, 0, False, id="empty-store"),
     ],
 )
@@ -105,3 +108,62 @@ def test_allow_mass_change_overrides_one_store_only() -> None:
     assert not us_verdict.blocks
     assert eu_verdict == GuardVerdict("magento-eu", 100, 0, 0, 0.5, 0.9, False)
     assert guarded.summary()["guards_tripped"] == 0
+
+
+@pytest.mark.parametrize(
+    ("managed", "floor"),
+    [
+        pytest.param(0, 1, id="no-managed-sku"),
+        pytest.param(1, 1, id="1-sku"),
+        pytest.param(5, 1, id="5-skus"),
+        pytest.param(6, 2, id="6-skus"),
+        pytest.param(10, 2, id="10-skus"),
+        pytest.param(30, 6, id="30-skus"),
+        pytest.param(45, 9, id="45-skus"),
+        pytest.param(46, MIN_CHANGES_TO_TRIP, id="46-skus"),
+        pytest.param(1000, MIN_CHANGES_TO_TRIP, id="1000-skus"),
+    ],
+)
+def test_trip_floor_scales_with_the_store(managed: int, floor: int) -> None:
+    assert trip_floor(managed) == floor
+
+
+@pytest.mark.parametrize(
+    ("zeroing", "raising", "managed", "tripped"),
+    [
+        pytest.param(1, 0, 1, True, id="1-sku-zeroed-whole"),
+        pytest.param(0, 1, 1, False, id="1-sku-changed-whole-below-change-floor"),
+        pytest.param(1, 0, 5, True, id="5-skus-one-zeroed-is-20pct"),
+        pytest.param(0, 2, 5, False, id="5-skus-two-changed-is-40pct"),
+        pytest.param(5, 0, 5, True, id="5-skus-zeroed-whole"),
+        pytest.param(1, 0, 10, False, id="10-skus-one-zeroed-below-floor"),
+        pytest.param(2, 0, 10, True, id="10-skus-two-zeroed"),
+        pytest.param(9, 0, 9, True, id="9-skus-zeroed-whole"),
+        pytest.param(5, 0, 30, False, id="30-skus-five-zeroed-below-floor"),
+        pytest.param(6, 0, 30, True, id="30-skus-six-zeroed-is-20pct"),
+        pytest.param(9, 0, 30, True, id="30-skus-nine-zeroed-is-30pct"),
+        pytest.param(9, 0, 1000, False, id="1000-skus-nine-zeroed-below-floor"),
+        pytest.param(10, 0, 100, True, id="100-skus-ten-zeroed-is-10pct"),
+        pytest.param(50, 0, 1000, False, id="1000-skus-zeroed-at-limit"),
+    ],
+)
+def test_guard_floor_by_store_size(
+    zeroing: int, raising: int, managed: int, tripped: bool
+) -> None:
+    verdict = judge_store(store_plan(zeroing, raising, managed), US, allow=False)
+
+    assert (verdict.zeroed, verdict.changed, verdict.tripped) == (
+        zeroing,
+        zeroing + raising,
+        tripped,
+    )
+
+
+def test_small_store_message_names_its_floor() -> None:
+    verdict = judge_store(store_plan(9, 0, 30), US, allow=False)
+
+    assert verdict.message == (
+        "plan zeroes 9 of 30 managed SKUs (30.0%) on shopify-us; "
+        "guard.max_zeroed is 5% in stores/shopify-us.yaml (a store of 30 managed "
+        "SKUs trips from 6); raise it or pass --allow-mass-change shopify-us"
+    )
