@@ -4,6 +4,20 @@ The pass is level-triggered: it re-reads the hub and every selected store,
 so whatever a crash or a failed item left behind is planned again. A dry run
 reads and plans but writes nothing anywhere: no channel, no hub, no journal,
 no run record, and no state database is created when there is none yet.
+
+A pass that names its stores (``--store``, the daemon's one-store passes)
+also reads the master stores (``channel_to_hub`` for any SKU) that feed them,
+unless suspended: their pulls are planned and applied as usual, and nothing
+is pushed to them. A SKU whose master store was still not read (suspended,
+or its read failed) is pushed nowhere; the plan skips it as
+``master_not_read`` with the reason.
+
+``--sku`` values are resolved against the hub before reading: surrounding
+whitespace is dropped, and a value the hub does not hold exactly takes the
+hub's spelling of the one SKU it matches case-insensitively (always, whatever
+the stores' matching: the hub is where an operator's SKU is looked up). A
+value matching two hub SKUs that way is a ``SelectionError`` naming both; a
+value matching none stays as given.
 """
 
 from __future__ import annotations
@@ -25,12 +39,18 @@ from reconciler.apply.executor import (
     outcome_counts,
     utc_now,
 )
-from reconciler.channels.base import ChannelAdapter, ChannelSnapshot
+from reconciler.channels.base import ChannelAdapter, ChannelSnapshot, Outcome
 from reconciler.channels.factory import open_adapter
 from reconciler.clock import Clock
-from reconciler.config.model import StoreConfig
+from reconciler.config.model import Direction, Product, StoreConfig
 from reconciler.errors import ChannelError, SelectionError
 from reconciler.hub import open_state
+from reconciler.hub.leases import (
+    PassLeases,
+    busy_message,
+    manual_holder,
+    take_pass_leases,
+)
 from reconciler.hub.records import (
     HubRecord,
     RunKind,
@@ -39,7 +59,7 @@ from reconciler.hub.records import (
     StateStore,
 )
 from reconciler.plan.guard import guard_plan
-from reconciler.plan.model import Plan
+from reconciler.plan.model import Change, Held, Plan, Side, StorePlan
 from reconciler.plan.planner import Selection, make_plan
 from reconciler.policy import Policy, load_policy
 
@@ -140,24 +160,48 @@ def run_pass(
     root = Path(config_dir)
     policy = load_policy(root)
     configs = _selected_stores(policy, options)
+    feeding = _feeding_masters(policy, configs)
     state_url = options.state_url or policy.repository.settings.state_url
     state = _open_state(state_url, dry_run=options.dry_run)
     adapters: dict[str, ChannelAdapter] = {}
+    leases = PassLeases(manual_holder())
     try:
+        leases = _take_leases(state, configs, options)
+        configs = [config for config in configs if config.name not in leases.busy]
+        options = _resolve_skus(state, options)
         factory = adapter_factory or _channel_factory(root, state_url, options, clock)
-        failures = _open_adapters(adapters, configs, factory)
+        failures = _open_adapters(adapters, [*configs, *feeding], factory)
         read = _read_all(state, adapters, options, progress)
-        read.failures[:0] = failures
-        plan = _plan(policy, read, options)
+        read.failures[:0] = [*_busy_failures(leases), *failures]
+        plan = _pulls_only(_plan(policy, read, options), feeding)
         result = _finish(
             plan, read, state, adapters, options, confirm, progress, should_stop
         )
         return replace(result, unknown_skus=_unknown_skus(read, options))
     finally:
+        leases.release()
         for adapter in adapters.values():
             adapter.close()
         if state is not None:
             state.close()
+
+
+def _take_leases(
+    state: StateStore | None, configs: Sequence[StoreConfig], options: PassOptions
+) -> PassLeases:
+    """An applying pass run by hand takes its stores from a running daemon
+    (``reconciler/hub/leases.py``); dry runs and daemon passes take nothing."""
+    if options.dry_run or options.kind is RunKind.DAEMON:
+        return PassLeases(manual_holder())
+    names = [config.name for config in configs]
+    return take_pass_leases(state, names, manual_holder())
+
+
+def _busy_failures(leases: PassLeases) -> list[StoreFailure]:
+    return [
+        StoreFailure(store, "lease", busy_message(store, holder))
+        for store, holder in leases.busy.items()
+    ]
 
 
 def _selected_stores(policy: Policy, options: PassOptions) -> list[StoreConfig]:
@@ -170,6 +214,116 @@ def _selected_stores(policy: Policy, options: PassOptions) -> list[StoreConfig]:
     if options.stores:
         return [stores[name] for name in dict.fromkeys(options.stores)]
     return [config for config in stores.values() if not config.suspended]
+
+
+def _feeding_masters(
+    policy: Policy, selected: Sequence[StoreConfig]
+) -> list[StoreConfig]:
+    """The master stores, not selected and not suspended, of a pass that names
+    its stores: read so that the SKUs they are master of reach the hub (and
+    the selected stores) in this pass, and are not pushed from stale values.
+
+    A store counts as a master when any level of the config (a store's
+    default, a vendor's or a product's override) makes it ``channel_to_hub``;
+    one too many is only one more read.
+    """
+    names = {config.name for config in selected}
+    stores = policy.repository.stores
+    if len(names) == len(stores):
+        return []
+    masters = _master_stores(policy)
+    return [
+        config
+        for name, config in stores.items()
+        if name in masters and name not in names and not config.suspended
+    ]
+
+
+def _master_stores(policy: Policy) -> set[str]:
+    """Every store some SKU's policy makes ``channel_to_hub``: a vendor's (no
+    vendor included) shared result, and the products that set a direction."""
+    repository = policy.repository
+    masters: set[str] = set()
+    for vendor in (None, *repository.vendors):
+        masters |= policy.vendor_masters(vendor)
+    for listing in repository.vendors.values():
+        for sku, product in listing.products.items():
+            if _sets_direction(product):
+                masters |= _product_masters(policy, sku)
+    return masters
+
+
+def _sets_direction(product: Product) -> bool:
+    overrides = (product.override, *product.stores.values())
+    return any(override.direction is not None for override in overrides)
+
+
+def _product_masters(policy: Policy, sku: str) -> set[str]:
+    return {
+        store
+        for store in policy.repository.stores
+        if policy.for_sku(store, sku).direction.value is Direction.CHANNEL_TO_HUB
+    }
+
+
+def _pulls_only(plan: Plan, feeding: Sequence[StoreConfig]) -> Plan:
+    """The plan with nothing pushed to the stores read only as masters."""
+    if not feeding:
+        return plan
+    names = {config.name for config in feeding}
+    stores = tuple(
+        replace(store, pushes=(), held=_hub_side(store))
+        if store.store in names
+        else store
+        for store in plan.stores
+    )
+    return replace(plan, stores=stores)
+
+
+def _hub_side(store: StorePlan) -> tuple[Held, ...]:
+    return tuple(held for held in store.held if held.target is Side.HUB)
+
+
+def _resolve_skus(state: StateStore | None, options: PassOptions) -> PassOptions:
+    """``options`` with each ``--sku`` in the hub's spelling (see the module
+    docstring); the hub is read whole only when a value is not found as is."""
+    if not options.skus:
+        return options
+    stripped = [sku.strip() for sku in options.skus]
+    known = set(options.hub_overlay or {})
+    if state is not None:
+        known |= set(state.hub_records(stripped))
+    if all(sku in known for sku in stripped):
+        return replace(options, skus=tuple(stripped))
+
+    if state is not None:
+        known |= set(state.hub_records())
+    folded: dict[str, list[str]] = {}
+    for sku in sorted(known):
+        folded.setdefault(sku.casefold(), []).append(sku)
+    resolved = tuple(
+        _hub_spelling(given, sku, known, folded)
+        for given, sku in zip(options.skus, stripped, strict=True)
+    )
+    return replace(options, skus=resolved)
+
+
+def _hub_spelling(
+    given: str, sku: str, known: set[str], folded: Mapping[str, list[str]]
+) -> str:
+    if sku in known:
+        return sku
+    matches = folded.get(sku.casefold(), [])
+    if len(matches) > 1:
+        listed = " and ".join(repr(match) for match in matches)
+        raise SelectionError(
+            f"--sku {given!r} matches {listed} in the hub; give the SKU as the "
+            f"hub spells it"
+        )
+    if matches:
+        log.info("event=pass.sku given=%r hub=%s", given, matches[0])
+        return matches[0]
+    return given
 
 
 def _refuse_unknown(
@@ -279,8 +433,31 @@ def _plan(policy: Policy, read: _Read, options: PassOptions) -> Plan:
     selection = Selection(
         skus=frozenset(options.skus) or None, include_manual=options.include_manual
     )
-    plan = make_plan(policy, read.hub, read.snapshots, read.seen, selection=selection)
+    plan = make_plan(
+        policy,
+        read.hub,
+        read.snapshots,
+        read.seen,
+        selection=selection,
+        unread=_why_unread(policy, read),
+    )
     return guard_plan(plan, policy.repository.stores, set(options.allow_mass_change))
+
+
+def _why_unread(policy: Policy, read: _Read) -> dict[str, str]:
+    """Why each configured store was not read in this pass."""
+    failed = {failure.store for failure in read.failures}
+    reasons = {}
+    for name, config in policy.repository.stores.items():
+        if name in read.snapshots:
+            continue
+        if name in failed:
+            reasons[name] = "read failed"
+        elif config.suspended:
+            reasons[name] = "suspended"
+        else:
+            reasons[name] = "not selected"
+    return reasons
 
 
 def _finish(
@@ -349,21 +526,66 @@ def _close_run(
 
 def _run_summary(
     plan: Plan, failures: tuple[StoreFailure, ...], applied: ApplyResult
-) -> dict[str, int]:
+) -> dict[str, object]:
     """The run's counts: planned and what became of it, kept apart per target
     (``pulls_planned`` next to ``pulls_applied``), so that a run whose guard
     stopped its pushes shows them as not attempted, not as pushed."""
-    summary = {
+    summary: dict[str, object] = {
         name: count
         for name, count in plan.summary().items()
-        if name not in ("pulls", "pushes")
+        if name not in ("pulls", "pushes", "stores")
     }
+    summary["stores"] = store_outcomes(plan, failures, applied.results)
     summary.update(outcome_counts(plan, applied.results))
     summary["failed_items"] = sum(1 for r in applied.results if r.failed)
     summary["failed_stores"] = len({f.store for f in failures})
     if applied.stopped:
         summary["left_for_next_pass"] = len(applied.left)
     return summary
+
+
+def store_outcomes(
+    plan: Plan, failures: Sequence[StoreFailure], results: Sequence[ChangeResult]
+) -> dict[str, dict[str, object]]:
+    """Each store's end of a run, for ``status`` and ``history``: ``outcome``
+    ``ok``, ``failed`` (read or write), ``guard`` (its guard stopped it) or
+    ``skipped`` (another holder syncs it); ``error`` the reason; ``unresolved``
+    the planned changes it left (not applied, whatever the cause)."""
+    applied = {_change_key(r.change) for r in results if r.outcome is Outcome.APPLIED}
+    stores: dict[str, dict[str, object]] = {
+        store.store: {
+            "outcome": "ok",
+            "error": None,
+            "unresolved": sum(
+                1
+                for change in store.pulls + store.pushes
+                if _change_key(change) not in applied
+            ),
+        }
+        for store in plan.stores
+    }
+    errors: dict[str, list[str]] = {}
+    for failure in failures:
+        entry = stores.setdefault(failure.store, {"unresolved": 0})
+        entry["outcome"] = _FAILURE_OUTCOMES.get(failure.stage, "failed")
+        errors.setdefault(failure.store, []).append(_failure_text(failure))
+    for store, texts in errors.items():
+        stores[store]["error"] = "; ".join(texts)
+    return dict(sorted(stores.items()))
+
+
+_FAILURE_OUTCOMES = {"guard": "guard", "lease": "skipped"}
+
+
+def _failure_text(failure: StoreFailure) -> str:
+    """A guard's or a lease's message says it all; a read or write is named."""
+    if failure.stage in _FAILURE_OUTCOMES:
+        return failure.message
+    return f"{failure.stage}: {failure.message}"
+
+
+def _change_key(change: Change) -> tuple[str, str, str]:
+    return (change.store, change.sku, change.target.value)
 
 
 def _exit_code(

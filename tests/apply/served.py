@@ -210,7 +210,11 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 def _seed_csv(store: ServedStore) -> str:
     if store.kind == "magento":
-        rows = [f"{sku},simple,{qty},1,1,0" for sku, qty in store.stock.items()]
+        # is_in_stock as Magento derives it (DESIGN.md section 5), so that a
+        # seed at 0 is not a drifted stock status the pass corrects.
+        rows = [
+            f"{sku},simple,{qty},{int(qty > 0)},1,0" for sku, qty in store.stock.items()
+        ]
         return "\n".join([MAGENTO_HEADER, *rows]) + "\n"
     rows = [
         f"item-{n},Item {n},{sku},shopify,{qty},deny"

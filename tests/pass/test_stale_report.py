@@ -18,7 +18,7 @@ from reconciler.report import render_result
 from reconciler.report.jsonreport import load_schema
 from reconciler.runner import EXIT_OK, PassResult
 from reconciler.sandbox.shopify import ShopifyEmulator
-from tests.apply.world import World, seed_hub
+from tests.apply.world import World, seed_hub, write_store
 
 SKU = "MH01-XS-Black"
 STORE = "shopify-us"
@@ -26,6 +26,8 @@ NOTE = "re-planned after a concurrent change: 61 -> 59 on the channel"
 
 
 def sold_during_the_write(world: World) -> tuple[ShopifyEmulator, PassResult]:
+    # The hub is master: magento-eu, master in the usual world, is not here.
+    write_store(world.root, "magento-eu", "none")
     shop = world.add_shopify(STORE, "hub_to_channel")
     shop.add_variant(SKU, quantity=61)
     seed_hub(world.state_url, {SKU: (True, 62)})
