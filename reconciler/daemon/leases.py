@@ -9,7 +9,9 @@ until it stops (and hands them over at once) or dies (and they expire).
 
 SQLite: one daemon only. A second daemon on the same state file is refused
 by an exclusive ``flock`` on ``<state file>.daemon.lock``, which the kernel
-drops when the holder dies, so a crash never leaves a stale lock behind.
+drops when the holder dies, so a crash never leaves a stale lock behind. A
+manual applying pass takes the same lock for its length
+(``reconciler/hub/leases.py``), so the two never write together.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from reconciler.errors import LeaseLost, StateError
+from reconciler.hub.leases import daemon_lock_path
 from reconciler.hub.state import SqlStateStore
 
 log = logging.getLogger(__name__)
@@ -98,7 +101,7 @@ class SoleDaemonLock:
 
 
 def _lock_next_to(database: Path, replica: str) -> IO[str]:
-    path = database.with_name(database.name + ".daemon.lock")
+    path = daemon_lock_path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     try:
@@ -108,9 +111,9 @@ def _lock_next_to(database: Path, replica: str) -> IO[str]:
         owner = handle.read().strip() or "unknown"
         handle.close()
         raise StateError(
-            f"another daemon already runs on the SQLite state {database} "
-            f"({owner}); SQLite allows one daemon, use a PostgreSQL state URL "
-            "to run replicas"
+            f"the SQLite state {database} is in use by another daemon or an "
+            f"applying pass ({owner}); SQLite allows one daemon, use a "
+            "PostgreSQL state URL to run replicas"
         ) from None
 
     handle.seek(0)

@@ -8,14 +8,22 @@
                  "running", "held_by", "interval"}]}
 
 Without a running daemon, the status is computed from the state store's
-recent runs: a store's latest run that succeeded is ``synced``, one that
-failed is ``degraded``, one still ``running`` (or cut off by a crash) and a
-store never run are ``out_of_sync``; ``suspended`` comes from the config.
+recent runs, store by store, from each run's per-store outcomes (the run
+summary's ``stores``: ``{"outcome": "ok"|"failed"|"guard"|"skipped",
+"error": ..., "unresolved": N}``): a store whose last run failed on it, or
+whose guard stopped it, is ``degraded`` with that run's reason; one whose
+last run left changes unresolved (failed, deferred, stale, not attempted),
+one still ``running`` (or cut off by a crash) and a store never run are
+``out_of_sync``; otherwise ``synced``. A run that skipped a store (another
+holder was syncing it) does not count for it. ``failures`` counts the
+store's consecutive failed runs; ``suspended`` comes from the config. Runs
+recorded before per-store outcomes count for every store they list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -63,49 +71,119 @@ def _iso(moment: datetime | None) -> str | None:
 def views_from_runs(
     stores: Mapping[str, tuple[float, bool]], runs: Sequence[RunRecord]
 ) -> list[StoreView]:
-    """Each store's view from its latest run; ``stores`` maps a name to its
+    """Each store's view from its recent runs; ``stores`` maps a name to its
     (interval, suspended). ``runs`` come newest first."""
-    latest: dict[str, RunRecord] = {}
-    succeeded: dict[str, RunRecord] = {}
-    for run in runs:
-        for store in run.stores:
-            latest.setdefault(store, run)
-            if run.status is RunStatus.SUCCEEDED:
-                succeeded.setdefault(store, run)
-
     return [
-        _view_from_run(name, interval, suspended, latest.get(name), succeeded.get(name))
+        _view_of(name, interval, suspended, _runs_of(name, runs))
         for name, (interval, suspended) in stores.items()
     ]
 
 
-def _view_from_run(
-    name: str,
-    interval: float,
-    suspended: bool,
-    run: RunRecord | None,
-    success: RunRecord | None,
-) -> StoreView:
-    status = StoreStatus.OUT_OF_SYNC
-    if suspended:
-        status = StoreStatus.SUSPENDED
-    elif run is not None and run.status is RunStatus.SUCCEEDED:
-        status = StoreStatus.SYNCED
-    elif run is not None and run.status is RunStatus.FAILED:
-        status = StoreStatus.DEGRADED
+@dataclass(frozen=True, slots=True)
+class _StoreRun:
+    """One run as one store saw it (its entry in the run's ``stores``)."""
 
-    error = None
-    if run is not None and run.status is RunStatus.FAILED:
-        error = str(run.summary.get("error") or "the last run failed")
+    run: RunRecord
+    outcome: str
+    error: str | None
+    unresolved: int
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in ("failed", "guard")
+
+
+def _runs_of(store: str, runs: Sequence[RunRecord]) -> list[_StoreRun]:
+    """The runs that passed ``store``, newest first; a run that skipped it
+    (another holder synced it) did not pass it."""
+    found = []
+    for run in runs:
+        entry = _entry_of(store, run)
+        if entry is not None and entry.outcome != "skipped":
+            found.append(entry)
+    return found
+
+
+def _entry_of(store: str, run: RunRecord) -> _StoreRun | None:
+    outcomes = run.summary.get("stores")
+    entry = outcomes.get(store) if isinstance(outcomes, Mapping) else None
+    if isinstance(entry, Mapping):
+        return _StoreRun(
+            run,
+            str(entry.get("outcome", "ok")),
+            _text(entry.get("error")),
+            int(entry.get("unresolved") or 0),
+        )
+    if store not in run.stores:
+        return None
+    return _legacy_entry(run)
+
+
+def _legacy_entry(run: RunRecord) -> _StoreRun:
+    """A run recorded without per-store outcomes: its status is every store's."""
+    if run.status is RunStatus.FAILED:
+        error = _text(run.summary.get("error")) or "the last run failed"
+        return _StoreRun(run, "failed", error, 0)
+    return _StoreRun(run, "ok", None, 0)
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value else None
+
+
+def _view_of(
+    name: str, interval: float, suspended: bool, runs: Sequence[_StoreRun]
+) -> StoreView:
+    latest = next(iter(runs), None)
+    finished = [r for r in runs if r.run.status is not RunStatus.RUNNING]
+    success = next((r for r in finished if not r.failed), None)
+    failures = 0
+    for entry in finished:
+        if not entry.failed:
+            break
+        failures += 1
+
     return StoreView(
         store=name,
-        status=status,
+        status=_status_of(suspended, latest),
         interval=interval,
-        last_pass_at=(run.finished_at or run.started_at) if run else None,
-        last_success_at=success.finished_at if success else None,
-        last_error=error,
-        last_run=run.id if run else None,
+        last_pass_at=(latest.run.finished_at or latest.run.started_at)
+        if latest
+        else None,
+        last_success_at=success.run.finished_at if success else None,
+        last_error=_error_of(latest),
+        last_run=latest.run.id if latest else None,
+        failures=failures,
     )
+
+
+def _status_of(suspended: bool, latest: _StoreRun | None) -> StoreStatus:
+    """Suspended from the config; else degraded when the store's last run
+    failed on it or its guard stopped it, synced when that run left nothing
+    unresolved, and out of sync otherwise (never run, still running, or
+    changes left failed, deferred, stale or not attempted)."""
+    if suspended:
+        return StoreStatus.SUSPENDED
+    if latest is None or latest.run.status is RunStatus.RUNNING:
+        return StoreStatus.OUT_OF_SYNC
+    if latest.failed:
+        return StoreStatus.DEGRADED
+    if latest.unresolved > 0:
+        return StoreStatus.OUT_OF_SYNC
+    return StoreStatus.SYNCED
+
+
+def _error_of(latest: _StoreRun | None) -> str | None:
+    if latest is None or latest.run.status is RunStatus.RUNNING:
+        return None
+    if latest.outcome == "guard":
+        return f"guard tripped: {latest.error or 'mass change refused'}"
+    if latest.failed:
+        return latest.error or "the last run failed"
+    if latest.unresolved > 0:
+        count = latest.unresolved
+        return f"the last run left {count} change{'s' * (count != 1)} unresolved"
+    return None
 
 
 def render_text(doc: Mapping[str, Any]) -> str:

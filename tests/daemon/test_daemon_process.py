@@ -115,7 +115,7 @@ def test_a_second_daemon_on_one_sqlite_state_is_refused(
     second = start_daemon(config, state, name="second")
 
     assert second.process.wait(timeout=60) == 1
-    assert "another daemon already runs on the SQLite state" in second.text()
+    assert "is in use by another daemon or an applying pass" in second.text()
     assert first.terminate() == 0
 
 
