@@ -6,6 +6,12 @@ or, by the other layers, as ``"event=... key=%s"`` strings; both render.
 runs in one thread), and every record logged inside it, by any module,
 carries those fields. Secret values (the stores' tokens, read from the
 environment) are masked in every rendered line.
+
+The passes read a private snapshot of the config (``reload.py``), so other
+layers log the snapshot's folder; ``show_config_path`` has every rendered
+line show the user's config path there instead (the generation is a field of
+its own). In JSON lines, integers, floats and booleans are JSON numbers and
+booleans, whether they came as fields or as ``key=value`` text.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -66,11 +74,20 @@ class _MaskingFormatter(logging.Formatter):
         self.secrets = sorted(
             {s for s in secrets if len(s) >= 4}, key=len, reverse=True
         )
+        self.snapshots: re.Pattern[str] | None = None
+        self.config_path = ""
 
     def mask(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         return text
+
+    def user_paths(self, text: str, *, quoted: bool = False) -> str:
+        """``text`` with each config snapshot folder shown as the user's path."""
+        if self.snapshots is None:
+            return text
+        shown = json.dumps(self.config_path)[1:-1] if quoted else self.config_path
+        return self.snapshots.sub(lambda _: shown, text)
 
 
 class PlainFormatter(_MaskingFormatter):
@@ -91,7 +108,7 @@ class PlainFormatter(_MaskingFormatter):
         line = f"{stamp} {record.levelname} {message} {pairs}".rstrip()
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return self.mask(line)
+        return self.mask(self.user_paths(line))
 
 
 class JsonFormatter(_MaskingFormatter):
@@ -111,7 +128,8 @@ class JsonFormatter(_MaskingFormatter):
         entry.update(_record_fields(record))
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return self.mask(json.dumps(entry, default=str))
+        line = json.dumps(entry, default=str)
+        return self.mask(self.user_paths(line, quoted=True))
 
 
 def _plain(value: object) -> str:
@@ -129,7 +147,23 @@ def _parse_pairs(message: str) -> dict[str, object]:
     pairs = [part.partition("=") for part in parts]
     if any(not sep for _, sep, _ in pairs):
         return {"message": message}
-    return {key: value for key, _, value in pairs}
+    return {key: _typed(value) for key, _, value in pairs}
+
+
+_INTEGER = re.compile(r"-?(0|[1-9]\d*)")
+_FLOAT = re.compile(r"-?(0|[1-9]\d*)\.\d+([eE][-+]?\d+)?")
+
+
+def _typed(text: str) -> object:
+    """A ``key=value`` text value as JSON would hold it: ``2`` a number,
+    ``True``/``true`` a boolean, anything else (``0042`` too) the text."""
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if text in ("True", "true", "False", "false"):
+        return text in ("True", "true")
+    return text
 
 
 def configure(
@@ -159,3 +193,13 @@ def mask_secrets(values: Iterable[str]) -> None:
         if isinstance(formatter, _MaskingFormatter):
             merged = set(formatter.secrets) | {v for v in values if len(v) >= 4}
             formatter.secrets = sorted(merged, key=len, reverse=True)
+
+
+def show_config_path(snapshots: Path, source: Path) -> None:
+    """Show ``source`` wherever a line names a snapshot under ``snapshots``."""
+    pattern = re.compile(re.escape(str(snapshots)) + r"/generation-\d+")
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(formatter, _MaskingFormatter):
+            formatter.snapshots = pattern
+            formatter.config_path = str(source)

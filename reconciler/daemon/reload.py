@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.config.model import Repository
+from reconciler.daemon import logs
 from reconciler.daemon.scheduler import StoreSpec
 from reconciler.errors import ConfigInvalid, ConfigProblem
 
@@ -104,7 +105,8 @@ class ConfigWatcher:
         root = self.snapshots / f"generation-{self._count}"
         copy_config(self.source, root)
         try:
-            repository = self.validate(root)
+            with logs.bind(generation=self._count):
+                repository = self.validate(root)
         except ConfigInvalid as invalid:
             shutil.rmtree(root, ignore_errors=True)
             self.refused = invalid.problems

@@ -6,7 +6,8 @@ stop, a SIGHUP or a finished pass sets, so the loop reacts at once; signal
 handlers only set events. On stop no new pass starts, the passes in flight
 finish (their waits return early, as their clock sleeps on the stop event)
 and are journaled by the pass itself, the leases are handed over, and ``run``
-returns 0.
+returns 0. Stdout stays quiet: logs go to stderr, and with ``--metrics-port``
+one line ``metrics on http://127.0.0.1:PORT`` says where the HTTP side is.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -83,6 +85,7 @@ class Daemon:
         self._lock = threading.Lock()
         self._scheduler = Scheduler(settings.retry)
         self._snapshots = Path(tempfile.mkdtemp(prefix="reconciler-daemon-"))
+        logs.show_config_path(self._snapshots, settings.config_dir)
         self._watcher = ConfigWatcher(settings.config_dir, self._snapshots, validate)
         self._threads: dict[str, threading.Thread] = {}
         self._held: frozenset[str] = frozenset()
@@ -318,6 +321,7 @@ class Daemon:
         server.start()
         self._server = server
         log.info("daemon.http", extra=logs.fields(host="127.0.0.1", port=server.port))
+        print(f"metrics on http://127.0.0.1:{server.port}", file=sys.stderr, flush=True)
 
     @property
     def http_port(self) -> int | None:
