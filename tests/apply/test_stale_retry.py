@@ -13,6 +13,11 @@ from reconciler.runner import EXIT_ERROR, EXIT_OK
 from tests.apply.world import World, make_world, seed_hub
 
 SKU = "MH01-XS-Black"
+GUARD = (
+    "plan zeroes 20 of 20 managed SKUs (100.0%) on magento-uk; guard.max_zeroed "
+    "is 5% in stores/magento-uk.yaml (a store of 20 managed SKUs trips from 4); "
+    "raise it or pass --allow-mass-change magento-uk"
+)
 
 
 @pytest.fixture
@@ -69,7 +74,10 @@ def test_run_summary_counts_pushes_a_guard_stopped_as_not_attempted(
         run = state.run(result.run_id)
     assert run is not None
     assert run.summary == {
-        "stores": 2,  # magento-uk, and magento-eu read as its master store
+        "stores": {
+            "magento-eu": {"outcome": "ok", "error": None, "unresolved": 0},
+            "magento-uk": {"outcome": "guard", "error": GUARD, "unresolved": 20},
+        },  # magento-uk, and magento-eu read as its master store
         "held": 0,
         "skipped": 20,  # not on the master store magento-eu
         "conflicts": 0,
