@@ -47,7 +47,8 @@ class ConfigProblem:
     """One finding in the config repository, printed as ``path:line:col: message``.
 
     ``path`` is relative to the config root; ``line`` and ``column`` are 1-based
-    (0 when the problem concerns a whole file).
+    (0 when the problem concerns a whole file or folder, which is printed as
+    ``path: message``, without a position that points nowhere).
     """
 
     path: str
@@ -56,7 +57,18 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+        return f"{self.where}: {self.message}"
+
+    @property
+    def where(self) -> str:
+        """``path:line:col``, or just ``path`` for a whole file or folder."""
+        if self.line == 0:
+            return self.path
+        return f"{self.path}:{self.line}:{self.column}"
+
+    def with_severity(self, severity: str) -> str:
+        """``path:line:col: warning: message``."""
+        return f"{self.where}: {severity}: {self.message}"
 
 
 class ConfigInvalid(StopRun):

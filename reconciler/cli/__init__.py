@@ -8,8 +8,16 @@ line wins over the environment, which wins over ``reconciler.yaml``. Errors
 go to stderr, plans and reports to stdout, so ``--format json > plan.json``
 is always clean JSON.
 
+The options the commands share (``--config``, ``--state``, ``--format``,
+``-v``) may stand before the command as well as after it: ``reconcile
+--config cfg validate`` validates ``cfg``. An option of a pass only
+(``--dry-run``, ``--yes``, ...) named before a command that has no such option
+is refused rather than ignored.
+
 Exit codes: 0 success, 1 an error (invalid config, failed read, failed item,
-tripped guard), 2 changes pending (``--dry-run --detailed-exitcode`` only).
+tripped guard, a usage mistake such as an unknown option or a bad value,
+changes declined at the prompt), 2 changes pending (``--dry-run
+--detailed-exitcode`` only, so a CI step accepting 2 never passes a typo).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -67,11 +76,13 @@ format_option = click.option(
 
 
 def text_or_json_option(help: str) -> Callable[[Command], Command]:
-    """``--format text|json`` for the commands that have no markdown form."""
+    """``--format`` for the commands whose output is not a plan. They take
+    ``markdown`` too, rendered as a list or a table, so that one
+    ``RECONCILER_FORMAT=markdown`` serves every step of a CI job."""
     return click.option(
         "--format",
         "output_format",
-        type=click.Choice(["text", "json"]),
+        type=click.Choice(["text", "json", "markdown"]),
         default="text",
         show_default=True,
         envvar=env("--format"),
@@ -90,14 +101,124 @@ allow_mass_change_option = click.option(
 )
 
 
-@click.group(invoke_without_command=True, context_settings=CONTEXT)
+VERBOSE_HELP = "Log events on stderr: -v info, -vv debug, -vvv library debug too."
+GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+"""Where a root option's value must come from to be handed to a command."""
+
+
+def _verbose_given(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    """A command's own ``-v``: set the logging up again when it was given."""
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if source not in (None, ParameterSource.DEFAULT):
+        configure_logging(value)
+
+
+def verbose_option(command: Command) -> Command:
+    """``-v/--verbose`` after a command, as before it; every command of the
+    root group gets it when it is added (see ``RootGroup.add_command``)."""
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        envvar=env("--verbose"),
+        callback=_verbose_given,
+        help=VERBOSE_HELP,
+    )(command)
+
+
+class UsageMistake(click.UsageError):
+    """A usage error with click's message, exiting 1 (2 is "changes pending")."""
+
+    exit_code = EXIT_ERROR
+
+
+class RootGroup(click.Group):
+    """The root group: usage mistakes exit 1, not click's 2 (which means
+    "changes pending" here), and the shared options reach the command."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _give_verbose(cmd)
+        super().add_command(cmd, name)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except UsageMistake:
+            raise
+        except click.UsageError as error:
+            raise UsageMistake(error.format_message(), error.ctx) from error
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageMistake:
+            raise
+        except click.UsageError as error:
+            raise UsageMistake(error.format_message(), error.ctx) from error
+
+
+def _give_verbose(cmd: click.Command) -> None:
+    """Add the shared ``-v`` to ``cmd`` (and a group's commands) once."""
+    if not any(param.name == "verbose" for param in cmd.params):
+        verbose_option(cmd)
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _give_verbose(sub)
+
+
+def hand_down(ctx: click.Context, command: click.Command) -> None:
+    """Give ``command`` the root options set on the command line or by their
+    variable, as its defaults (``ctx.default_map``); refuse one given on the
+    command line that ``command`` has no parameter for."""
+    given = {
+        param.name: param
+        for param in ctx.command.params
+        if param.name and ctx.get_parameter_source(param.name) in GIVEN
+    }
+    defaults, taken = _defaults_for(command, {n: ctx.params.get(n) for n in given})
+    for name, param in given.items():
+        source = ctx.get_parameter_source(name)
+        if name not in taken and source is ParameterSource.COMMANDLINE:
+            flag = max(param.opts, key=len)
+            message = f"{flag} is an option of a pass, not of {command.name!r}"
+            click.echo(f"reconcile: {message}", err=True)
+            ctx.exit(EXIT_ERROR)
+    ctx.default_map = {command.name or "": defaults}
+
+
+def _defaults_for(
+    command: click.Command, values: dict[str, Any]
+) -> tuple[dict[str, Any], set[str]]:
+    """The default map for ``command`` (nested for a group) and the option
+    names it takes."""
+    if isinstance(command, click.Group):
+        nested: dict[str, Any] = {}
+        taken: set[str] = set()
+        for name, sub in command.commands.items():
+            nested[name], sub_taken = _defaults_for(sub, values)
+            taken |= sub_taken
+        return nested, taken
+
+    own = {param.name for param in command.params}
+    defaults = {name: value for name, value in values.items() if name in own}
+    return defaults, set(defaults)
+
+
+@click.group(cls=RootGroup, invoke_without_command=True, context_settings=CONTEXT)
 @click.option(
     "-v",
     "--verbose",
     count=True,
     envvar=env("--verbose"),
     show_envvar=True,
-    help="Log events on stderr: -v info, -vv debug.",
+    help=VERBOSE_HELP,
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option(
@@ -150,6 +271,13 @@ def main(ctx: click.Context, /, verbose: int, **options: Any) -> None:
         from reconciler.cli.run import run_command
 
         run_command(**options)
+        return
+
+    group = ctx.command
+    assert isinstance(group, click.Group)
+    command = group.get_command(ctx, ctx.invoked_subcommand)
+    if command is not None:
+        hand_down(ctx, command)
 
 
 # --- logging -----------------------------------------------------------------
@@ -167,11 +295,18 @@ class EventHandler(logging.Handler):
             self.handleError(record)
 
 
+LIBRARY_LOGGERS = ("httpx", "httpcore")
+LIBRARY_DEBUG = 3
+"""``-vvv``: the HTTP libraries' own debug lines too."""
+
+
 def configure_logging(verbose: int) -> None:
     """Quiet by default: the reports and error messages already tell the user,
     so one handler that drops everything stands in for Python's last-resort
     one (which would print warnings between them). ``-v`` shows info events,
-    ``-vv`` debug ones. The daemon replaces these handlers with its own."""
+    ``-vv`` debug ones; the HTTP libraries (httpx, httpcore) stay at warnings
+    unless ``-vvv``, so their per-request lines do not drown the reconciler's.
+    The daemon replaces these handlers with its own."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, EventHandler)]:
         root.removeHandler(old)
@@ -185,7 +320,9 @@ def configure_logging(verbose: int) -> None:
         handler.setLevel(level)
         root.setLevel(level)
     root.addHandler(handler)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request
+    library_level = logging.DEBUG if verbose >= LIBRARY_DEBUG else logging.WARNING
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(library_level)
 
 
 def _register() -> None:

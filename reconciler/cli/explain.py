@@ -93,6 +93,8 @@ def explain(
 
     if output_format == "json":
         click.echo(json.dumps(_as_json(sku, note, policies), indent=2))
+    elif output_format == "markdown":
+        click.echo(_as_markdown(sku, note, policies))
     else:
         click.echo(_as_text(sku, note, policies))
 
@@ -167,6 +169,21 @@ def _as_text(sku: str, note: VendorNote, policies: list[EffectivePolicy]) -> str
         for name in SETTINGS:
             value, source = _text_cells(name, getattr(policy, name))
             lines.append(f"  {name:<17} {value:<15} {source}")
+    return "\n".join(lines)
+
+
+def _as_markdown(sku: str, note: VendorNote, policies: list[EffectivePolicy]) -> str:
+    """One table of every store's settings, for a pull-request comment."""
+    lines = [
+        f"**SKU `{sku}`**: {note.describe()}",
+        "",
+        "| store | setting | value | set by |",
+        "| --- | --- | --- | --- |",
+    ]
+    for policy in policies:
+        for name in SETTINGS:
+            value, source = _text_cells(name, getattr(policy, name))
+            lines.append(f"| {policy.store} | {name} | {value} | {source} |")
     return "\n".join(lines)
 
 

@@ -33,7 +33,13 @@ from reconciler.runner import DEFAULT_STATE_URL
 @config_option
 @state_option
 @click.option("--run", "run_id", type=int, help="Show this run's journal.")
-@click.option("--limit", default=20, show_default=True, help="How many runs.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many runs (at least 1).",
+)
 @text_or_json_option("Runs for people or for tools.")
 def history(
     config_dir: str,

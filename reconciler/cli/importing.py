@@ -113,7 +113,7 @@ def import_command(
     records = _preview(batch, current, source=source)
     pushed, mastered = _split_by_master(policy, records)
     to_stderr = output_format != "text"  # keep stdout clean JSON / Markdown
-    _print_hub_changes(records, file, dry_run=dry_run, err=to_stderr)
+    _print_hub_changes(records, file, err=to_stderr)
     _print_mastered(mastered, err=to_stderr)
     _print_master_moves(policy, records, err=to_stderr)
 
@@ -438,21 +438,24 @@ def _count_changed(changes: Sequence[_Change]) -> int:
     return sum(1 for change in changes if change.changed)
 
 
-def _print_hub_changes(
-    changes: Sequence[_Change], file: Path, *, dry_run: bool, err: bool
-) -> None:
+def _print_hub_changes(changes: Sequence[_Change], file: Path, *, err: bool) -> None:
+    """Said before anything is written (and before the guard or the prompt
+    may stop the import), so always as what the import would change."""
     changed = [change for change in changes if change.changed]
     new = sum(1 for change in changed if change.before is None)
-    verb = "would change" if dry_run else "changes"
     click.echo(
-        f"Import {file}: {len(changes):,} rows; {verb} {len(changed):,} hub "
-        f"records ({new:,} new).",
+        f"Import {file}: {_count(len(changes), 'row')}; would change "
+        f"{_count(len(changed), 'hub record')} ({new:,} new).",
         err=err,
     )
     for change in changed[:SHOWN]:
         click.echo(change.describe(), err=err)
     if len(changed) > SHOWN:
         click.echo(f"  ... and {len(changed) - SHOWN:,} more", err=err)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'s' * (number != 1)}"
 
 
 def _print_mastered(mastered: Sequence[tuple[str, list[str]]], *, err: bool) -> None:

@@ -1,15 +1,24 @@
 """``reconcile validate``: load and check the whole config repository.
 
 Exit 0 with a one-line summary when it is valid; exit 1 with every problem
-(text on stderr, one ``path:line:col: message`` per line, or a JSON list on
-stdout) when it is not. Reads files only; writes nothing anywhere.
+(``path:line:col: message``, or ``path: message`` for a whole folder or
+file) when it is not. Reads files only; writes nothing anywhere.
+
+Where the output goes, by ``--format``:
+
+- text: problems on stderr, one per line; the summary of a valid repository
+  on stdout;
+- json: always a JSON list on stdout, ``[]`` for a valid repository without
+  warnings, each problem as ``{"path", "line", "column", "message"}``; the
+  summary or the problem count goes to stderr;
+- markdown: a bulleted list of the problems on stdout, or the summary line.
 
 A valid repository may still carry warnings: a store whose ``${VAR}`` token
 is not set in this environment (CI validates pull requests without secrets).
 They never change the exit code. In text they go to stderr as
-``path:line:col: warning: message``; with ``--format json`` they are the JSON
-list on stdout, in the problems' shape plus ``"severity": "warning"`` (an
-error has no ``severity`` key), and the summary goes to stderr.
+``path:line:col: warning: message``; in JSON they are entries of the list in
+the problems' shape plus ``"severity": "warning"`` (an error has no
+``severity`` key); in Markdown they are list items marked *warning*.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ WARNING = "warning"
 
 @main.command()
 @config_option
-@text_or_json_option("Problems for people (stderr) or as a JSON list (stdout).")
+@text_or_json_option("Problems for people (stderr), as a JSON list, or in Markdown.")
 def validate(config_dir: str, output_format: str) -> None:
     """Check every file of the config repository; list every problem."""
     loaded = _load(config_dir)
@@ -48,11 +57,7 @@ def validate(config_dir: str, output_format: str) -> None:
         _report_valid(_summary(config_dir, loaded), warnings, output_format)
         sys.exit(EXIT_OK)
 
-    if output_format == "json":
-        click.echo(json.dumps([_as_json(problem) for problem in loaded], indent=2))
-    else:
-        for problem in loaded:
-            click.echo(str(problem), err=True)
+    _report_invalid(loaded, output_format)
     sys.exit(EXIT_ERROR)
 
 
@@ -68,23 +73,44 @@ def _load(config_dir: str) -> Repository | tuple[ConfigProblem, ...]:
         return invalid.problems
 
 
+def _report_invalid(problems: Sequence[ConfigProblem], output_format: str) -> None:
+    """Every problem on stderr, and the JSON list or Markdown list on stdout."""
+    if output_format == "json":
+        click.echo(json.dumps([_as_json(problem) for problem in problems], indent=2))
+        click.echo(str(ConfigInvalid(problems)), err=True)
+    elif output_format == "markdown":
+        click.echo(_markdown_list(problems, severity="error"))
+    else:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+
+
 def _report_valid(
     summary: str, warnings: Sequence[ConfigProblem], output_format: str
 ) -> None:
     """The summary, and the warnings when there are any (see the module doc)."""
-    if output_format == "json" and warnings:
+    if output_format == "json":
         listed = [{**_as_json(w), "severity": WARNING} for w in warnings]
         click.echo(json.dumps(listed, indent=2))
         click.echo(summary, err=True)
         return
 
+    if output_format == "markdown":
+        click.echo(f"**{summary}**")
+        if warnings:
+            click.echo("\n" + _markdown_list(warnings, severity=WARNING))
+        return
+
     for warning in warnings:
-        click.echo(
-            f"{warning.path}:{warning.line}:{warning.column}: "
-            f"{WARNING}: {warning.message}",
-            err=True,
-        )
+        click.echo(warning.with_severity(WARNING), err=True)
     click.echo(summary)
+
+
+def _markdown_list(problems: Sequence[ConfigProblem], *, severity: str) -> str:
+    """``- `path:line:col` *error*: message``, one item per problem."""
+    return "\n".join(
+        f"- `{problem.where}` *{severity}*: {problem.message}" for problem in problems
+    )
 
 
 def _summary(config_dir: str, repository: Repository) -> str:

@@ -132,7 +132,10 @@ class _Loading:
         if settings is not None:
             self.build_settings(settings)
 
-        for path in self.files("stores"):
+        store_paths = self.files("stores")
+        if not store_paths:
+            self.no_stores()
+        for path in store_paths:
             self.store_files.add(Path(path).stem)
             document = self.read(path, "store")
             if document is not None:
@@ -147,6 +150,19 @@ class _Loading:
         self.problems += cross_file_problems(
             self.stores, self.vendors, self.refs, self.store_files
         )
+
+    def no_stores(self) -> None:
+        """A repository without a store is a wrong folder more often than an
+        empty config (``--config .``, ``--config config/stores``): say so,
+        unless the stores folder already has a problem of its own."""
+        if any(problem.path.startswith("stores") for problem in self.problems):
+            return
+        if (self.root / "stores").is_dir():
+            reason = "no store file (stores/*.yaml); a config needs at least one store"
+            self.problems.append(ConfigProblem("stores", 0, 0, reason))
+            return
+        reason = "no stores/ folder; is this the config repository?"
+        self.problems.append(ConfigProblem(str(self.root), 0, 0, reason))
 
     def files(self, folder: str) -> list[str]:
         """The ``.yaml`` files of a folder; a ``.yml`` file is refused, not skipped."""

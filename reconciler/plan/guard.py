@@ -63,6 +63,8 @@ def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerd
         message = _excess(
             store.store, "changes", changed, managed, limits.max_changed, config
         )
+    if message is not None and not allow:
+        message += f"; raise it or pass --allow-mass-change {store.store}"
 
     verdict = GuardVerdict(
         store=store.store,
@@ -97,7 +99,7 @@ def _excess(
     return (
         f"plan {verb} {count:,} of {managed:,} managed SKUs ({share:.1%}) on "
         f"{store}; {setting} is {limit * 100:g}% in "
-        f"{config.mark.path}{small}; raise it or pass --allow-mass-change {store}"
+        f"{config.mark.path}{small}"
     )
 
 
