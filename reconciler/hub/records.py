@@ -66,7 +66,7 @@ class JournalEntry:
     store: str
     sku: str
     target: str  # "hub" or "channel"
-    field: str  # "quantity_available" or "manage_inventory"
+    field: str  # "quantity_available", "manage_inventory" or "is_in_stock"
     before: str | None
     after: str | None
     outcome: str  # an ``Outcome`` value

@@ -70,7 +70,8 @@ baseline against which drift is detected. Key (``store``, ``sku``).
   - ``store`` (text): the store written to, or for a pull the master store the
     hub took the value from.
   - ``sku`` (text); ``target`` (text): ``hub`` or ``channel``, the side changed.
-  - ``field`` (text): ``quantity_available`` or ``manage_inventory``.
+  - ``field`` (text): ``quantity_available``, ``manage_inventory`` or
+    ``is_in_stock`` (a Magento stock status set right).
   - ``before``, ``after`` (text, null): the values, as text.
   - ``outcome`` (text): an ``Outcome`` value; ``message`` (text, null): the
     channel's message.
