@@ -265,6 +265,11 @@ def main(ctx: click.Context, /, verbose: int, **options: Any) -> None:
     """Keep stock figures in sync between the hub and the stores.
 
     Without a command, run one reconcile pass over the selected stores.
+    Applying asks for confirmation on a terminal (--yes without one);
+    answering no prints "Nothing applied." and exits 1.
+
+    Exit codes: 0 success; 1 an error, a usage mistake, or changes declined
+    at the prompt; 2 changes pending (--dry-run --detailed-exitcode only).
     """
     configure_logging(verbose)
     if ctx.invoked_subcommand is None:

@@ -3,6 +3,11 @@
 The state store is ``--state`` (or ``RECONCILER_STATE``), else the ``state``
 of the config's ``reconciler.yaml``. An SQLite file that does not exist yet
 is reported as no runs, not created.
+
+The journal keeps values as text; the JSON output gives them back in the
+plan's types (``quantity_available`` a number, ``manage_inventory`` and
+``is_in_stock`` booleans, ``null`` for none), and the text output writes
+none as ``-``. ``--format markdown`` prints the same as tables.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from reconciler.hub.records import JournalEntry, RunRecord, StateStore
 from reconciler.policy import load_policy
 from reconciler.runner import DEFAULT_STATE_URL
 
+NONE = "-"
+"""How text and Markdown write a value that was not there."""
+FLAG_FIELDS = frozenset({"manage_inventory", "is_in_stock"})
+
 
 @main.command()
 @config_option
@@ -40,7 +49,7 @@ from reconciler.runner import DEFAULT_STATE_URL
     show_default=True,
     help="How many runs (at least 1).",
 )
-@text_or_json_option("Runs for people or for tools.")
+@text_or_json_option("Runs for people, for tools, or as Markdown tables.")
 def history(
     config_dir: str,
     state_url: str | None,
@@ -57,6 +66,8 @@ def history(
 
     if output_format == "json":
         click.echo(json.dumps(_as_json(found, run_id), indent=2))
+    elif output_format == "markdown":
+        click.echo(_as_markdown(found))
     else:
         for line in _as_text(found):
             click.echo(line)
@@ -136,8 +147,54 @@ def _entry_line(entry: JournalEntry) -> str:
     message = f"  ({entry.message})" if entry.message else ""
     return (
         f"  {entry.store} {entry.sku} {entry.target}.{entry.field}: "
-        f"{entry.before} -> {entry.after}  {entry.outcome}{message}"
+        f"{entry.before or NONE} -> {entry.after or NONE}  {entry.outcome}{message}"
     )
+
+
+def _as_markdown(found: Found) -> str:
+    """A table of the runs, and one of the journal when a run was asked for."""
+    runs, entries = found
+    if not runs:
+        return "No runs yet."
+    lines = [
+        "| run | kind | status | started | finished | stores | summary |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for run in runs:
+        row = _run_json(run)
+        summary = " ".join(f"{k}={v}" for k, v in row["summary"].items())
+        cells = [
+            str(run.id),
+            row["kind"],
+            row["status"],
+            row["started_at"],
+            row["finished_at"] or NONE,
+            ", ".join(run.stores) or NONE,
+            summary or NONE,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if entries:
+        lines += ["", *_journal_markdown(entries)]
+    return "\n".join(lines)
+
+
+def _journal_markdown(entries: list[JournalEntry]) -> list[str]:
+    lines = [
+        "| store | SKU | field | before | after | outcome | message |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for entry in entries:
+        cells = [
+            entry.store,
+            f"`{entry.sku}`",
+            f"{entry.target}.{entry.field}",
+            entry.before or NONE,
+            entry.after or NONE,
+            entry.outcome,
+            (entry.message or "").replace("|", "\\|"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _as_json(found: Found, run_id: int | None) -> Any:
@@ -167,12 +224,25 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
         "sku": entry.sku,
         "target": entry.target,
         "field": entry.field,
-        "before": entry.before,
-        "after": entry.after,
+        "before": journaled_value(entry.field, entry.before),
+        "after": journaled_value(entry.field, entry.after),
         "outcome": entry.outcome,
         "message": entry.message,
         "at": entry.at.isoformat(timespec="seconds"),
     }
+
+
+def journaled_value(field: str, text: str | None) -> int | bool | str | None:
+    """A journaled value in the plan's type: a number for a quantity, a
+    boolean for a flag; text the field does not explain stays text."""
+    if text is None:
+        return None
+    if field in FLAG_FIELDS and text in ("true", "false"):
+        return text == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _fail(message: str) -> NoReturn:

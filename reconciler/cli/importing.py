@@ -90,6 +90,7 @@ def import_command(
     nothing, and neither does a batch whose push would trip a store's guard
     (unless --allow-mass-change STORE is given for each such store).
     Applying asks for confirmation on a terminal; without one it needs --yes.
+    Answering no prints "Nothing applied." and exits 1; nothing is written.
 
     \b
     With --format json, a refused file prints on stdout:
@@ -131,8 +132,9 @@ def import_command(
         return
     _refuse_past_guard(config_dir, plan, output_format, pushed)
 
-    if not yes:
-        click.confirm("Import these records and push them?", abort=True, err=True)
+    if not yes and not click.confirm("Import these records and push them?", err=True):
+        click.echo("Nothing applied.", err=True)
+        sys.exit(EXIT_ERROR)
     _write(url, batch, records, source=source)
     push = replace(plan, dry_run=False, hub_overlay=None)
     _push(config_dir, push, output_format, pushed)

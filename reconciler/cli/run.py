@@ -3,7 +3,8 @@
 The plan (and, once applied, what became of it) goes to stdout in the chosen
 format; errors and progress go to stderr. Applying asks for confirmation on
 a terminal; without one it needs ``--yes``, so that a CI job never waits on a
-prompt nobody answers.
+prompt nobody answers. Answering no at the prompt prints ``Nothing applied.``
+on stderr and exits 1: the pass did not do what it was asked to.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from reconciler.runner import PassOptions, PassResult, run_pass
 NO_TERMINAL = "pass --yes to apply without a terminal"
 DRY_RUN_AND_YES = "--dry-run and --yes contradict each other: a dry run applies nothing"
 UNKNOWN_SKU = "SKU {sku!r} is neither in the hub nor on any selected store"
+DECLINED = "Nothing applied."
 
 
 def run_command(
@@ -55,7 +57,10 @@ def run_command(
         detailed_exitcode=detailed_exitcode,
         allow_mass_change=allow_mass_change,
     )
-    result = _run(config_dir, options, output_format, ask=ask)
+    result, declined = _run(config_dir, options, output_format, ask=ask)
+    if declined:
+        click.echo(DECLINED, err=True)
+        sys.exit(EXIT_ERROR)
     for sku in result.unknown_skus:
         click.echo(f"reconcile: warning: {UNKNOWN_SKU.format(sku=sku)}", err=True)
     click.echo(render_result(result, output_format))
@@ -64,20 +69,25 @@ def run_command(
 
 def _run(
     config_dir: str, options: PassOptions, output_format: str, *, ask: bool
-) -> PassResult:
+) -> tuple[PassResult, bool]:
+    """The pass's result, and whether the changes were declined at the prompt
+    (the plan is then already on stdout)."""
     progress = Progress.for_stream(sys.stderr)
+    answers: list[bool] = []
 
     def confirm(plan: Plan) -> bool:
         click.echo(render(plan, output_format))
-        return click.confirm("Apply these changes?", default=False, err=True)
+        answers.append(click.confirm("Apply these changes?", default=False, err=True))
+        return answers[-1]
 
     try:
-        return run_pass(
+        result = run_pass(
             Path(config_dir),
             options,
             progress=progress,
             confirm=confirm if ask else None,
         )
+        return result, answers == [False]
     except ConfigInvalid as invalid:
         for problem in invalid.problems:
             click.echo(str(problem), err=True)

@@ -62,10 +62,10 @@ def test_a_run_as_json(repo: Repo) -> None:
         (e["store"], e["sku"], e["target"], e["before"], e["after"], e["outcome"])
         for e in document["journal"]
     ) == [
-        ("magento-eu", "TEE-M", "channel", "10", "6", "applied"),
-        ("magento-eu", "TEE-S", "channel", "10", "8", "applied"),
-        ("shopify-us", "TEE-M", "channel", "1", "6", "applied"),
-        ("shopify-us", "TEE-S", "channel", "1", "8", "applied"),
+        ("magento-eu", "TEE-M", "channel", 10, 6, "applied"),
+        ("magento-eu", "TEE-S", "channel", 10, 8, "applied"),
+        ("shopify-us", "TEE-M", "channel", 1, 6, "applied"),
+        ("shopify-us", "TEE-S", "channel", 1, 8, "applied"),
     ]
 
 
@@ -108,4 +108,59 @@ def test_an_invalid_config_is_reported_when_it_names_the_state(repo: Repo) -> No
     assert result.stderr.splitlines()[-1] == (
         "reconcile history: config invalid: 1 problem; "
         "pass --state to read the history anyway"
+    )
+
+
+def test_the_import_journal_gives_flags_as_booleans_and_none_as_null(
+    repo: Repo,
+) -> None:
+    result = history("--config", str(repo.config), "--run", "1", "--format", "json")
+
+    journal = json.loads(result.stdout)["journal"]
+    assert sorted((e["sku"], e["field"], e["before"], e["after"]) for e in journal) == [
+        ("TEE-M", "manage_inventory", None, True),
+        ("TEE-M", "quantity_available", None, 6),
+        ("TEE-S", "manage_inventory", None, True),
+        ("TEE-S", "quantity_available", None, 8),
+    ]
+
+
+def test_the_text_journal_writes_no_value_as_a_dash(repo: Repo) -> None:
+    result = history("--config", str(repo.config), "--run", "1")
+
+    entries = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert sorted(entries) == [
+        "  import:batch.csv TEE-M hub.manage_inventory: - -> true  applied",
+        "  import:batch.csv TEE-M hub.quantity_available: - -> 6  applied",
+        "  import:batch.csv TEE-S hub.manage_inventory: - -> true  applied",
+        "  import:batch.csv TEE-S hub.quantity_available: - -> 8  applied",
+    ]
+
+
+def test_markdown_is_a_table_of_runs(repo: Repo) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["history", "--config", str(repo.config)],
+        env={"RECONCILER_FORMAT": "markdown"},
+    )
+
+    rows = [TIME.sub("T", line) for line in result.stdout.splitlines()]
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert rows[:2] == [
+        "| run | kind | status | started | finished | stores | summary |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    assert [row.split(" | ")[:6] for row in rows[2:]] == [
+        ["| 2", "pass", "succeeded", "T", "T", "magento-eu, shopify-us"],
+        ["| 1", "import", "succeeded", "T", "T", "-"],
+    ]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"], ids=["zero", "negative"])
+def test_a_limit_below_one_is_refused(repo: Repo, limit: str) -> None:
+    result = history("--config", str(repo.config), "--limit", limit)
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.endswith(
+        f"Error: Invalid value for '--limit': {limit} is not in the range x>=1.\n"
     )
