@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -55,6 +56,9 @@ def parse_store(text: str) -> StoreSpec:
     return StoreSpec(name, kind, Path(seed))
 
 
+NO_SANDBOX = "none (no store of this config has a sandbox:// endpoint)"
+
+
 @main.group()
 def sandbox() -> None:
     """The channel emulators."""
@@ -76,18 +80,97 @@ def sandbox() -> None:
     show_default=True,
 )
 @click.option("--host", default=LOOPBACK, show_default=True, help="Loopback only.")
-def serve(port: int, stores: tuple[str, ...], state_dir: Path, host: str) -> None:
-    """Serve emulators on loopback until stopped; prints the port first."""
+@click.option(
+    "--token",
+    metavar="VALUE",
+    help="Answer 401 to any request without this token (prefer --token-env).",
+)
+@click.option(
+    "--token-env",
+    metavar="VAR",
+    help="Like --token, with the token read from environment variable VAR.",
+)
+def serve(
+    port: int,
+    stores: tuple[str, ...],
+    state_dir: Path,
+    host: str,
+    token: str | None,
+    token_env: str | None,
+) -> None:
+    """Serve emulators on loopback until stopped; prints the port first.
+
+    \b
+    Tokens: with --token or --token-env every store checks the token as its
+    channel does (Magento "Authorization: Bearer TOKEN", Shopify
+    "X-Shopify-Access-Token: TOKEN") and answers 401 without it; without
+    either, any request is accepted, and the startup line on stderr says so.
+
+    \b
+    Control endpoints, per store NAME (JSON in and out):
+      POST /_control/NAME/faults      change the faults of the next requests,
+                                      any subset of these fields:
+        {"server_errors": N,          answer the next N requests 503
+         "timeouts": N,               stall, then close without an answer
+         "dropped": N,                close the connection at once
+         "refusals": {"SKU": ["CODE", "MESSAGE"]},
+                                      refuse writes of SKU (permanent)
+         "concurrent_sales": {"SKU": UNITS}}
+                                      sell UNITS just before SKU's next write
+        counts are whole numbers from 0 to 1000000; the answer is the faults
+        now in force; a bad body is a 400 naming the field, changing nothing
+      GET  /_control/NAME/requests    the request log: [{"method", "path",
+                                      "query": [[k, v]], "body", "status"}],
+                                      status null when a fault left it
+                                      unanswered
+      POST /_control/NAME/reset-log   empty the request log
+      GET  /_control/NAME/stock       {"SKU": quantity}
+    """
     if host != LOOPBACK:
         raise click.BadParameter(f"serves on {LOOPBACK} only", param_hint="--host")
+    required = _served_token(token, token_env)
     specs = [parse_store(text) for text in stores]
     emulators = {spec.name: _open(spec, state_dir) for spec in specs}
+    for emulator in emulators.values():
+        if isinstance(emulator, MagentoEmulator | ShopifyEmulator):
+            emulator.token = required
     stop = threading.Event()
     _on_signals(stop)
     with serve_in_thread(emulators, port=port, state_dir=state_dir) as server:
         _announce(server, specs)
+        _announce_token(required, token_env)
         stop.wait()
     click.echo("sandbox: stopped", err=True)
+
+
+def _served_token(token: str | None, token_env: str | None) -> str | None:
+    """The token the served stores require, from --token or --token-env."""
+    if token is not None and token_env is not None:
+        raise click.UsageError("give --token or --token-env, not both")
+    if token is not None and not token.strip():
+        raise click.BadParameter("the token is empty", param_hint="--token")
+    if token_env is None:
+        return token
+    value = os.environ.get(token_env, "")
+    if not value.strip():
+        raise click.BadParameter(
+            f"environment variable {token_env} is unset or empty",
+            param_hint="--token-env",
+        )
+    return value
+
+
+def _announce_token(required: str | None, token_env: str | None) -> None:
+    """Say on stderr whether requests need a token (never the token itself)."""
+    if required is None:
+        click.echo(
+            "sandbox: no token required: every request is accepted "
+            "(--token or --token-env to check one)",
+            err=True,
+        )
+        return
+    source = f"${token_env}" if token_env else "--token"
+    click.echo(f"sandbox: requests need the token of {source}", err=True)
 
 
 def _open(spec: StoreSpec, state_dir: Path) -> EmulatorBase:
@@ -139,7 +222,8 @@ def sell(
             for name, each in policy.repository.stores.items()
             if sandbox_name(each.channel.endpoint) is not None
         )
-        _fail(f"{store!r} is not a sandbox store; sandbox stores: {', '.join(known)}")
+        listed = ", ".join(known) or NO_SANDBOX
+        _fail(f"{store!r} is not a sandbox store; sandbox stores: {listed}")
 
     state_dir = state_dir_of(state_url or policy.repository.settings.state_url)
     emulator = _store_emulator(config, Path(config_dir), state_dir)

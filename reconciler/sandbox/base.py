@@ -13,7 +13,7 @@ import abc
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -24,13 +24,17 @@ class ReceivedRequest:
     """One request as the emulator received it, for tests to assert on.
 
     ``path`` is below the store's prefix (the channel's real path); ``body``
-    is the parsed JSON body, or ``None``.
+    is the parsed JSON body, or ``None``. ``status`` is the status the
+    emulator answered with, ``None`` while it answers and for a request a
+    transport fault left unanswered (timed out or dropped); it takes no part
+    in equality, so a test asserting what was sent need not restate it.
     """
 
     method: str
     path: str
     query: tuple[tuple[str, str], ...]
     body: Any
+    status: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +92,27 @@ class EmulatorBase(abc.ABC):
     def handle(self, request: httpx.Request, path: str | None = None) -> httpx.Response:
         path = path if path is not None else request.url.path
         with self._lock:
+            index = len(self.requests)
             self.requests.append(_received(request, path))
-            fault = self.faults.take_transport_fault()
-            if fault == "dropped":
-                raise httpx.RemoteProtocolError(
-                    "sandbox: connection dropped", request=request
-                )
-            if fault == "timeouts":
-                raise httpx.ReadTimeout("sandbox: read timed out", request=request)
-            if fault == "server_errors":
-                return httpx.Response(503, json={"message": "Service Unavailable"})
-            return self.route(request, path)
+            response = self._fault_or_route(request, path)
+            self.requests[index] = replace(
+                self.requests[index], status=response.status_code
+            )
+            return response
+
+    def _fault_or_route(self, request: httpx.Request, path: str) -> httpx.Response:
+        """A transport fault (raised, or a 503) or the route's answer; called
+        with the lock held."""
+        fault = self.faults.take_transport_fault()
+        if fault == "dropped":
+            raise httpx.RemoteProtocolError(
+                "sandbox: connection dropped", request=request
+            )
+        if fault == "timeouts":
+            raise httpx.ReadTimeout("sandbox: read timed out", request=request)
+        if fault == "server_errors":
+            return httpx.Response(503, json={"message": "Service Unavailable"})
+        return self.route(request, path)
 
     @abc.abstractmethod
     def route(self, request: httpx.Request, path: str) -> httpx.Response:

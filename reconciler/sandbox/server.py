@@ -7,7 +7,8 @@ same adapter code as against a real channel. Requests are converted to
 ``httpx.Request`` and answered by ``emulator.handle``, exactly as in-process.
 
 Control endpoints, per store: ``POST /_control/NAME/faults`` (a JSON object
-of ``Faults`` fields), ``GET /_control/NAME/requests`` (the request log),
+of ``Faults`` fields), ``GET /_control/NAME/requests`` (the request log,
+each request with the ``status`` it was answered, null when unanswered),
 ``POST /_control/NAME/reset-log`` and ``GET /_control/NAME/stock``. A bad
 control body (not JSON, an unknown field, a count that is not a whole number
 from 0 to ``MAX_FAULT_COUNT``, a bad ``Content-Length``) is answered 400 with
