@@ -36,7 +36,8 @@ def with_retries(
     The wait before retry ``n`` is the channel's own hint (``retry_after``)
     when it gave one, else the backoff schedule. After ``backoff.attempts``
     attempts the last temporary error is raised to the caller, which decides
-    whether that fails a read or defers a write.
+    whether that fails a read or defers a write. Each retry is logged at info
+    (``-v`` shows it) with its wait and reason, a give-up at warning.
     """
     number = 1
     while True:
@@ -45,21 +46,25 @@ def with_retries(
         except TemporaryError as error:
             if number >= backoff.attempts:
                 logger.warning(
-                    "event=channel.give_up store=%s what=%s attempts=%d error=%s",
+                    "event=channel.give_up store=%s what=%s attempts=%d error=%s "
+                    "reason=%r",
                     store,
                     what,
                     number,
                     type(error).__name__,
+                    str(error),
                 )
                 raise
             wait = backoff.delay(number - 1, error.retry_after)
-            logger.debug(
-                "event=channel.retry store=%s what=%s attempt=%d wait=%.3f error=%s",
+            logger.info(
+                "event=channel.retry store=%s what=%s attempt=%d wait=%.3f error=%s "
+                "reason=%r",
                 store,
                 what,
                 number,
                 wait,
                 type(error).__name__,
+                str(error),
             )
             clock.sleep(wait)
             number += 1

@@ -81,3 +81,39 @@ def test_the_daemon_setup_replaces_the_command_line_handler() -> None:
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+def test_retries_show_at_one_v_and_libraries_stay_quiet_until_three(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from reconciler.channels.retry import with_retries
+    from reconciler.clock import Backoff, FakeClock
+    from reconciler.errors import ChannelThrottled
+
+    def attempt() -> int:
+        raise ChannelThrottled("429 from the store", retry_after=2.0)
+
+    configure_logging(1)
+    with pytest.raises(ChannelThrottled):
+        with_retries(
+            attempt,
+            clock=FakeClock(),
+            backoff=Backoff(attempts=2),
+            what="read",
+            store="shopify-us",
+        )
+    levels = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    configure_logging(3)
+    loud = logging.getLogger("httpcore").level
+    configure_logging(0)
+
+    assert event_lines(capsys.readouterr().err) == [
+        "level=INFO event=channel.retry store=shopify-us what=read attempt=1 "
+        "wait=2.000 error=ChannelThrottled reason='429 from the store'",
+        "level=WARNING event=channel.give_up store=shopify-us what=read attempts=2 "
+        "error=ChannelThrottled reason='429 from the store'",
+    ]
+    assert (levels, loud) == (
+        {"httpx": logging.WARNING, "httpcore": logging.WARNING},
+        logging.DEBUG,
+    )

@@ -239,3 +239,42 @@ def test_sales_within_what_the_item_allows(
         f"{store}: sold {units} of {sku}; quantity {before} -> {after}\n",
     ), result.stderr
     assert quantity == after
+
+
+def test_a_config_without_sandbox_stores_says_so(repo: Repo) -> None:
+    (repo.config / "stores" / "magento-eu.yaml").unlink()
+    (repo.config / "stores" / "shopify-us.yaml").unlink()
+    (repo.config / "vendors" / "tees.yaml").unlink()
+    repo.write("config/stores/magento-served.yaml", SERVED_STORE)
+
+    result = sell(repo, "magento-served", "TEE-S", "1")
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        "reconcile sandbox: 'magento-served' is not a sandbox store; sandbox "
+        "stores: none (no store of this config has a sandbox:// endpoint)\n",
+    )
+
+
+def test_a_dry_run_before_the_sandbox_command_is_refused(repo: Repo) -> None:
+    result = CliRunner().invoke(
+        main, ["--dry-run", "sandbox", "sell", "shopify-us", "TEE-S", "1"]
+    )
+
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "reconcile: --dry-run is an option of a pass, not of 'sandbox'\n",
+    )
+
+
+def test_config_before_the_sandbox_command_reaches_sell(repo: Repo) -> None:
+    result = CliRunner().invoke(
+        main,
+        [*repo.args(), "sandbox", "sell", "shopify-us", "TEE-S", "2"],
+    )
+
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "shopify-us: sold 2 of TEE-S; quantity 8 -> 6\n",
+    ), result.stderr
