@@ -9,13 +9,21 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Clock(Protocol):
     def monotonic(self) -> float: ...
 
     def sleep(self, seconds: float) -> None: ...
+
+
+@runtime_checkable
+class WaitCounter(Protocol):
+    """A clock told why it waits: ``"throttle"`` (the channel's rate limit,
+    429/THROTTLED) or ``"retry"`` (5xx, timeout, dropped connection)."""
+
+    def sleep_for(self, seconds: float, reason: str) -> None: ...
 
 
 class SystemClock:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.clock import Backoff, Clock
-from reconciler.errors import TemporaryError
+from reconciler.clock import Backoff, Clock, WaitCounter
+from reconciler.errors import ChannelThrottled, TemporaryError
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +66,18 @@ def with_retries(
                 type(error).__name__,
                 str(error),
             )
-            clock.sleep(wait)
+            _wait(clock, wait, error)
             number += 1
+
+
+def _wait(clock: Clock, seconds: float, error: TemporaryError) -> None:
+    """Sleep, telling a clock that counts waits whether a rate limit
+    (``ChannelThrottled``) or a failure (any other temporary error) caused it."""
+    if isinstance(clock, WaitCounter):
+        reason = "throttle" if isinstance(error, ChannelThrottled) else "retry"
+        clock.sleep_for(seconds, reason)
+    else:
+        clock.sleep(seconds)
 
 
 @dataclass

@@ -47,7 +47,13 @@ class DaemonMetrics:
         )
         self.throttle_waits = Counter(
             "reconciler_throttle_waits",
-            "Waits for a channel's rate limit.",
+            "Waits for a channel's rate limit (429, THROTTLED, pacing).",
+            ["store"],
+            registry=r,
+        )
+        self.retry_waits = Counter(
+            "reconciler_retry_waits",
+            "Waits before retrying a failed request (5xx, timeout, dropped).",
             ["store"],
             registry=r,
         )
@@ -86,6 +92,7 @@ class DaemonMetrics:
             self.changes.labels(store, name).inc(count)
         self.drift.labels(store).inc(outcome.drift)
         self.throttle_waits.labels(store).inc(outcome.throttle_waits)
+        self.retry_waits.labels(store).inc(outcome.retry_waits)
         self.items_failed.labels(store).inc(outcome.failed_items)
         if outcome.ok:
             self.last_success.labels(store).set(at)

@@ -22,22 +22,32 @@ from reconciler.runner import PassOptions, PassResult, run_pass
 
 @dataclass
 class CountingClock:
-    """A clock that counts the waits a pass makes (throttling, retries).
+    """A clock that counts the waits a pass makes, by cause.
 
-    The adapters wait only through their clock, for a channel's rate limit
-    or a retry's backoff, so the count is the pass's throttle waits.
+    The adapters wait only through their clock. The retry helper says why
+    (``sleep_for``): a rate limit's refusal (429, THROTTLED) is a throttle
+    wait, a failure's retry (5xx, timeout, dropped connection) a retry wait.
+    A plain ``sleep`` is an adapter pacing itself to the channel's rate limit
+    (or polling a bulk operation), counted as a throttle wait.
     """
 
     inner: Clock
     waits: int = 0
+    retry_waits: int = 0
     waited: list[float] = field(default_factory=list)
 
     def monotonic(self) -> float:
         return self.inner.monotonic()
 
     def sleep(self, seconds: float) -> None:
+        self.sleep_for(seconds, "throttle")
+
+    def sleep_for(self, seconds: float, reason: str) -> None:
         if seconds > 0:
-            self.waits += 1
+            if reason == "retry":
+                self.retry_waits += 1
+            else:
+                self.waits += 1
             self.waited.append(seconds)
         self.inner.sleep(seconds)
 
@@ -56,10 +66,12 @@ def store_pass(
         state_url=state_url, stores=(store,), env=env, kind=RunKind.DAEMON
     )
     result = run_pass(generation.root, options, clock=clock, should_stop=should_stop)
-    return outcome_of(result, store, clock.waits)
+    return outcome_of(result, store, clock.waits, clock.retry_waits)
 
 
-def outcome_of(result: PassResult, store: str, throttle_waits: int) -> PassOutcome:
+def outcome_of(
+    result: PassResult, store: str, throttle_waits: int, retry_waits: int = 0
+) -> PassOutcome:
     changes = Counter(r.outcome.value for r in result.results)
     failed = len(result.failed_items)
     plan = result.plan.store(store)
@@ -77,6 +89,7 @@ def outcome_of(result: PassResult, store: str, throttle_waits: int) -> PassOutco
         drift=drift,
         failed_items=failed,
         throttle_waits=throttle_waits,
+        retry_waits=retry_waits,
         pending=failed + len(result.failures) + result.left,
         error="; ".join(errors) or None,
         stopped=result.left > 0,

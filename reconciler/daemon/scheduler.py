@@ -47,7 +47,8 @@ class PassOutcome:
     ``changes`` counts applied changes by their outcome; ``pending`` counts
     differences the pass found and did not resolve (failed or skipped items,
     or changes a stop left for the next pass); ``stopped`` says a stop ended
-    the pass between two batches.
+    the pass between two batches. ``throttle_waits`` counts waits for a
+    channel's rate limit, ``retry_waits`` waits before retrying a failure.
     """
 
     ok: bool
@@ -56,6 +57,7 @@ class PassOutcome:
     drift: int = 0
     failed_items: int = 0
     throttle_waits: int = 0
+    retry_waits: int = 0
     pending: int = 0
     error: str | None = None
     stopped: bool = False
