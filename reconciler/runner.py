@@ -111,6 +111,17 @@ class PassOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class SuspendedStore:
+    """A store whose file says ``suspended: true``, and where that file is."""
+
+    name: str
+    file: str
+    """The store's file, relative to the config root."""
+    named: bool = False
+    """Whether ``--store`` named it, so that the pass ran it anyway."""
+
+
+@dataclass(frozen=True, slots=True)
 class PassResult:
     """The plan of a pass and, unless it was a dry run, what became of it."""
 
@@ -125,6 +136,9 @@ class PassResult:
     """Planned changes a stop left unwritten for the next pass."""
     unknown_skus: tuple[str, ...] = ()
     """SKUs asked for (``--sku``) that neither the hub nor any store read has."""
+    suspended: tuple[SuspendedStore, ...] = ()
+    """Suspended stores: left out of the pass, or run because ``--store`` named
+    them; the reports list the first kind, the command line warns of the other."""
 
     @property
     def failed_items(self) -> tuple[ChangeResult, ...]:
@@ -177,7 +191,11 @@ def run_pass(
         result = _finish(
             plan, read, state, adapters, options, confirm, progress, should_stop
         )
-        return replace(result, unknown_skus=_unknown_skus(read, options))
+        return replace(
+            result,
+            unknown_skus=_unknown_skus(read, options),
+            suspended=_suspended(policy, options),
+        )
     finally:
         leases.release()
         for adapter in adapters.values():
@@ -214,6 +232,17 @@ def _selected_stores(policy: Policy, options: PassOptions) -> list[StoreConfig]:
     if options.stores:
         return [stores[name] for name in dict.fromkeys(options.stores)]
     return [config for config in stores.values() if not config.suspended]
+
+
+def _suspended(policy: Policy, options: PassOptions) -> tuple[SuspendedStore, ...]:
+    """The suspended stores a full pass left out, or those ``--store`` named
+    (a pass naming its stores leaves the others out for that reason alone)."""
+    named = set(options.stores)
+    return tuple(
+        SuspendedStore(name, config.mark.path, named=bool(named))
+        for name, config in sorted(policy.repository.stores.items())
+        if config.suspended and (not named or name in named)
+    )
 
 
 def _feeding_masters(
