@@ -69,7 +69,7 @@ def history(
     elif output_format == "markdown":
         click.echo(_as_markdown(found))
     else:
-        for line in _as_text(found):
+        for line in _as_text(found, run_id):
             click.echo(line)
     sys.exit(EXIT_OK)
 
@@ -119,11 +119,35 @@ def _sqlite_absent(url: str) -> bool:
 # --- rendering -----------------------------------------------------------------
 
 
-def _as_text(found: Found) -> list[str]:
+def _as_text(found: Found, run_id: int | None) -> list[str]:
     runs, entries = found
     if not runs:
         return ["no runs yet"]
-    return [_run_line(run) for run in runs] + [_entry_line(e) for e in entries]
+    if run_id is not None:
+        run = runs[0]
+        return [_run_line(run), *_outcome_lines(run), *map(_entry_line, entries)]
+    return [_run_line(run) for run in runs]
+
+
+def _outcomes(run: RunRecord) -> dict[str, dict[str, Any]]:
+    """Each store's outcome in the run, as the pass recorded it (runs written
+    before outcomes were recorded have none)."""
+    stores = run.summary.get("stores")
+    return stores if isinstance(stores, dict) else {}
+
+
+def _outcome_lines(run: RunRecord) -> list[str]:
+    lines = []
+    for store, outcome in sorted(_outcomes(run).items()):
+        unresolved = outcome.get("unresolved") or 0
+        error = outcome.get("error")
+        line = f"  {store}  {outcome.get('outcome', '-')}"
+        if error:
+            line += f"  {error}"
+        if unresolved:
+            line += f"  ({unresolved} unresolved)"
+        lines.append(line)
+    return lines
 
 
 def _run_line(run: RunRecord) -> str:
@@ -201,7 +225,11 @@ def _as_json(found: Found, run_id: int | None) -> Any:
     runs, entries = found
     if run_id is None:
         return [_run_json(run) for run in runs]
-    return {**_run_json(runs[0]), "journal": [_entry_json(e) for e in entries]}
+    return {
+        **_run_json(runs[0]),
+        "stores_outcome": _outcomes(runs[0]),
+        "journal": [_entry_json(e) for e in entries],
+    }
 
 
 def _run_json(run: RunRecord) -> dict[str, Any]:

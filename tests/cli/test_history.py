@@ -164,3 +164,20 @@ def test_a_limit_below_one_is_refused(repo: Repo, limit: str) -> None:
     assert result.stderr.endswith(
         f"Error: Invalid value for '--limit': {limit} is not in the range x>=1.\n"
     )
+
+
+def test_a_run_names_each_stores_outcome(repo: Repo) -> None:
+    text = history("--config", str(repo.config), "--run", "2")
+    document = json.loads(
+        history("--config", str(repo.config), "--run", "2", "--format", "json").stdout
+    )
+
+    assert text.exit_code == 0, text.stderr
+    assert [line for line in text.stdout.splitlines() if line.startswith("  ")][:2] == [
+        "  magento-eu  ok",
+        "  shopify-us  ok",
+    ]
+    assert document["stores_outcome"] == {
+        "magento-eu": {"outcome": "ok", "error": None, "unresolved": 0},
+        "shopify-us": {"outcome": "ok", "error": None, "unresolved": 0},
+    }
