@@ -12,6 +12,10 @@ first, from the records the batch would write, and only a plan every store's
 guard lets through (or ``--allow-mass-change STORE`` overrides) is imported.
 Importing first and pushing after would leave the hub disagreeing with the
 stores it could not write.
+
+With ``--format json`` (or ``markdown``) stdout always gets one document: the
+push's plan, a refusal, an error (``reconciler/report/documents.py``), or,
+when no SKU of the batch has the hub as master, a summary of the import.
 """
 
 from __future__ import annotations
@@ -36,7 +40,11 @@ from reconciler.cli import (
     state_option,
 )
 from reconciler.config.model import Direction
-from reconciler.errors import ConfigInvalid, ImportRefused, StopRun
+from reconciler.errors import (
+    ConfigInvalid,
+    ImportRefused,
+    StopRun,
+)
 from reconciler.hub import open_state
 from reconciler.hub.imports import (
     ImportBatch,
@@ -54,6 +62,15 @@ from reconciler.hub.records import (
 from reconciler.plan.model import GuardVerdict
 from reconciler.policy import Policy, load_policy
 from reconciler.report import render_result
+from reconciler.report.documents import (
+    USAGE_ERROR,
+    ImportSummary,
+    config_invalid,
+    failure,
+    import_summary,
+    kind_of,
+    render_document,
+)
 from reconciler.report.progress import Progress
 from reconciler.runner import PassOptions, PassResult, run_pass
 
@@ -100,14 +117,21 @@ def import_command(
     "(header)", is about the row or file as a whole). With --format
     markdown it prints a table of the same problems. Either way the human
     lines go to stderr, and a push stopped by a guard prints its plan.
+    Other errors print {"schema_version": "1", "kind": KIND, ...} with KIND
+    config_invalid, state_error or usage_error, and a batch with nothing to
+    push prints its import_summary (reconciler/schemas/errors.schema.json).
     """
     if not dry_run and not yes and not sys.stdin.isatty():
-        _fail("pass --yes to import without a terminal (or --dry-run to look)")
-    policy = _load(config_dir)
+        _fail(
+            "pass --yes to import without a terminal (or --dry-run to look)",
+            output_format,
+            USAGE_ERROR,
+        )
+    policy = _load(config_dir, output_format)
     url = state_url or policy.repository.settings.state_url
     folded = _case_insensitive_stores(policy)
     batch = _parse(file, policy, folded, output_format)
-    current = _current_records(url, batch.skus, every_sku=bool(folded))
+    current = _current_records(url, batch.skus, output_format, every_sku=bool(folded))
     _check_against_hub(batch, current, folded, output_format)
 
     source = f"import:{file.name}"
@@ -127,28 +151,32 @@ def import_command(
         allow_mass_change=allow_mass_change,
         hub_overlay={change.record.sku: change.record for change in records},
     )
+    summary = _summary(file, records, mastered, dry_run=dry_run)
     if dry_run:
         _show_plan(config_dir, plan, output_format, pushed)
+        _print_document(import_summary(summary), output_format)
         return
     _refuse_past_guard(config_dir, plan, output_format, pushed)
 
     if not yes and not click.confirm("Import these records and push them?", err=True):
         click.echo("Nothing applied.", err=True)
         sys.exit(EXIT_ERROR)
-    _write(url, batch, records, source=source)
+    _write(url, batch, records, output_format, source=source)
     push = replace(plan, dry_run=False, hub_overlay=None)
     _push(config_dir, push, output_format, pushed)
+    _print_document(import_summary(summary), output_format)
 
 
 # --- steps -------------------------------------------------------------------
 
 
-def _load(config_dir: str) -> Policy:
+def _load(config_dir: str, output_format: str) -> Policy:
     try:
         return load_policy(config_dir)
     except ConfigInvalid as invalid:
         for problem in invalid.problems:
             click.echo(str(problem), err=True)
+        _print_document(config_invalid(invalid.problems), output_format)
         _fail(str(invalid))
 
 
@@ -161,7 +189,7 @@ def _parse(
     file: Path, policy: Policy, folded: Sequence[str], output_format: str
 ) -> ImportBatch:
     if not file.is_file():
-        _fail(f"{file}: no such file")
+        _fail(f"{file}: no such file", output_format, USAGE_ERROR)
     try:
         return parse_import(
             file, vendors=policy.repository.vendors, case_insensitive=folded
@@ -239,7 +267,7 @@ def _preview(
 
 
 def _current_records(
-    url: str, skus: Sequence[str], *, every_sku: bool
+    url: str, skus: Sequence[str], output_format: str, *, every_sku: bool
 ) -> dict[str, HubRecord]:
     """The hub's records of ``skus``, or of every SKU when ``every_sku`` (to
     compare the batch's SKUs with the hub's regardless of letter case)."""
@@ -249,7 +277,7 @@ def _current_records(
     try:
         state = open_state(url, migrate=False)
     except StopRun as error:
-        _fail(str(error))
+        _fail(str(error), output_format, kind_of(error))
     try:
         return state.hub_records(None if every_sku else skus)
     finally:
@@ -283,13 +311,18 @@ def _masters(policy: Policy, sku: str, vendor: str | None) -> list[str]:
 
 
 def _write(
-    url: str, batch: ImportBatch, changes: Sequence[_Change], *, source: str
+    url: str,
+    batch: ImportBatch,
+    changes: Sequence[_Change],
+    output_format: str,
+    *,
+    source: str,
 ) -> None:
     """The batch into the hub in one transaction, journaled as an import run."""
     try:
         state = open_state(url)
     except StopRun as error:
-        _fail(str(error))
+        _fail(str(error), output_format, kind_of(error))
     try:
         run_id = state.start_run(RunKind.IMPORT, [])
         written = apply_import(state, batch, source=source)
@@ -385,7 +418,7 @@ def _run_pass(
     try:
         return run_pass(config_dir, options, progress=Progress.for_stream(sys.stderr))
     except StopRun as error:
-        _fail(str(error))
+        _fail(str(error), output_format, kind_of(error))
 
 
 # --- what the batch changes in the hub --------------------------------------
@@ -555,6 +588,34 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def _fail(message: str) -> NoReturn:
+def _summary(
+    file: Path,
+    changes: Sequence[_Change],
+    mastered: Sequence[tuple[str, list[str]]],
+    *,
+    dry_run: bool,
+) -> ImportSummary:
+    changed = [change for change in changes if change.changed]
+    return ImportSummary(
+        file=str(file),
+        dry_run=dry_run,
+        rows=len(changes),
+        changed=len(changed),
+        new=sum(1 for change in changed if change.before is None),
+        mastered=mastered,
+    )
+
+
+def _print_document(document: dict[str, object], output_format: str) -> None:
+    """A document on stdout, for json and markdown (text has said it all)."""
+    shown = render_document(document, output_format)
+    if shown is not None:
+        click.echo(shown)
+
+
+def _fail(message: str, output_format: str = "text", kind: str = "") -> NoReturn:
+    """``message`` on stderr, and as a ``kind`` document on stdout if given."""
     click.echo(f"reconcile import: {message}", err=True)
+    if kind:
+        _print_document(failure(kind, message), output_format)
     sys.exit(EXIT_ERROR)

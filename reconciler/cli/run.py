@@ -5,11 +5,18 @@ format; errors and progress go to stderr. Applying asks for confirmation on
 a terminal; without one it needs ``--yes``, so that a CI job never waits on a
 prompt nobody answers. Answering no at the prompt prints ``Nothing applied.``
 on stderr and exits 1: the pass did not do what it was asked to.
+
+A pass stopped before it has a plan (invalid config, unusable state store,
+usage mistake) prints its error on stderr and, with ``--format json`` or
+``markdown``, a document on stdout too (``reconciler/report/documents.py``),
+so that ``--format json > plan.json`` never leaves an empty file. A store
+named with ``--store`` runs even when suspended, with a warning on stderr.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,13 +26,21 @@ from reconciler.cli import EXIT_ERROR
 from reconciler.errors import ConfigInvalid, StopRun
 from reconciler.plan.model import Plan
 from reconciler.report import render, render_result
+from reconciler.report.documents import (
+    USAGE_ERROR,
+    config_invalid,
+    failure,
+    kind_of,
+    render_document,
+)
 from reconciler.report.progress import Progress
-from reconciler.runner import PassOptions, PassResult, run_pass
+from reconciler.runner import PassOptions, PassResult, SuspendedStore, run_pass
 
 NO_TERMINAL = "pass --yes to apply without a terminal"
 DRY_RUN_AND_YES = "--dry-run and --yes contradict each other: a dry run applies nothing"
 UNKNOWN_SKU = "SKU {sku!r} is neither in the hub nor on any selected store"
 DECLINED = "Nothing applied."
+SUSPENDED_NAMED = "{name} is suspended ({file}); running it because --store names it"
 
 
 def run_command(
@@ -43,10 +58,10 @@ def run_command(
 ) -> None:
     """Run one pass and exit with its code (see ``reconciler.cli``)."""
     if dry_run and yes:
-        _fail(DRY_RUN_AND_YES)
+        _fail(DRY_RUN_AND_YES, output_format, USAGE_ERROR)
     ask = not dry_run and not yes
     if ask and not sys.stdin.isatty():
-        _fail(NO_TERMINAL)
+        _fail(NO_TERMINAL, output_format, USAGE_ERROR)
 
     options = PassOptions(
         state_url=state_url,
@@ -58,6 +73,7 @@ def run_command(
         allow_mass_change=allow_mass_change,
     )
     result, declined = _run(config_dir, options, output_format, ask=ask)
+    _warn_suspended(result.suspended)
     if declined:
         click.echo(DECLINED, err=True)
         sys.exit(EXIT_ERROR)
@@ -91,11 +107,29 @@ def _run(
     except ConfigInvalid as invalid:
         for problem in invalid.problems:
             click.echo(str(problem), err=True)
+        _print_document(config_invalid(invalid.problems), output_format)
         _fail(str(invalid))
     except StopRun as error:
-        _fail(str(error))
+        _fail(str(error), output_format, kind_of(error))
 
 
-def _fail(message: str) -> NoReturn:
+def _warn_suspended(suspended: Sequence[SuspendedStore]) -> None:
+    for store in suspended:
+        if store.named:
+            warning = SUSPENDED_NAMED.format(name=store.name, file=store.file)
+            click.echo(f"reconcile: {warning}", err=True)
+
+
+def _print_document(document: dict[str, object], output_format: str) -> None:
+    """The error document on stdout, for json and markdown (not text)."""
+    shown = render_document(document, output_format)
+    if shown is not None:
+        click.echo(shown)
+
+
+def _fail(message: str, output_format: str = "text", kind: str = "") -> NoReturn:
+    """``message`` on stderr, and as a ``kind`` document on stdout if given."""
     click.echo(f"reconcile: {message}", err=True)
+    if kind:
+        _print_document(failure(kind, message), output_format)
     sys.exit(EXIT_ERROR)

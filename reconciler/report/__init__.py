@@ -15,7 +15,7 @@ rather than at the top of this module.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -50,6 +50,19 @@ class _Keyed(Protocol):
 K = TypeVar("K", bound=_Keyed)
 
 
+class Suspension(Protocol):
+    """A suspended store of a pass (``reconciler.runner.SuspendedStore``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def named(self) -> bool: ...
+
+
 class PassOutcome(Protocol):
     """What a reconcile pass hands back (``reconciler.runner.PassResult``).
 
@@ -71,6 +84,9 @@ class PassOutcome(Protocol):
 
     @property
     def applied(self) -> bool: ...
+
+    @property
+    def suspended(self) -> Sequence[Suspension]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +152,8 @@ class Report:
     dry_run: bool = True
     replanned: Mapping[OutcomeKey, Change] = field(default_factory=dict)
     """The re-plan of a planned change that went stale, by the same key."""
+    suspended: Mapping[str, str] = field(default_factory=dict)
+    """Suspended stores the pass left out, each with its file (by name)."""
 
     @property
     def applied(self) -> bool:
@@ -308,7 +326,13 @@ def report_of(result: PassOutcome) -> Report:
         result.run_id,
         not result.applied,
         replanned,
+        {s.name: s.file for s in result.suspended if not s.named},
     )
+
+
+def suspended_line(name: str, file: str) -> str:
+    """``shopify-us: suspended in stores/shopify-us.yaml, skipped``."""
+    return f"{name}: suspended in {file}, skipped"
 
 
 def failure_text(stage: str, message: str) -> str:

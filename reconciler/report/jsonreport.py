@@ -4,8 +4,9 @@ The document follows ``reconciler/schemas/plan.schema.json``; its
 ``schema_version`` changes whenever a field is renamed, removed or changes
 meaning (adding an optional field does not), so tools can refuse a document
 they do not understand. The properties added within version 1 (a change's
-``replanned_from``, the outcomes' ``replanned``) appear only when a run
-re-planned something, so a document without a re-plan is exactly what the
+``replanned_from``, the outcomes' ``replanned``, the top level's
+``suspended``) appear only when a run re-planned something or left a
+suspended store out, so a document without either is exactly what the
 first version of the schema describes. Ordering is deterministic (stores
 by name, entries by SKU), so two runs over the same state produce the same
 bytes.
@@ -47,8 +48,9 @@ def load_schema() -> Json:
 
 
 def document(report: Report) -> Json:
-    """The report as plain JSON values, in the schema's shape."""
-    return {
+    """The report as plain JSON values, in the schema's shape; ``suspended``
+    only when the pass left a suspended store out."""
+    whole: Json = {
         "schema_version": SCHEMA_VERSION,
         "kind": "run" if report.applied else "plan",
         "run_id": report.run_id,
@@ -58,6 +60,12 @@ def document(report: Report) -> Json:
         "stores": [_store(report, view) for view in report.stores()],
         "conflicts": [_conflict(c) for c in by_sku(report.plan.conflicts)],
     }
+    if report.suspended:
+        whole["suspended"] = [
+            {"store": name, "file": file}
+            for name, file in sorted(report.suspended.items())
+        ]
+    return whole
 
 
 def _summary(tally: Tally, *, applied: bool) -> Json:

@@ -80,12 +80,13 @@ def _head(report: Report) -> str:
         title += f" {report.run_id}"
     lines = [f"### {title}", "", summary_line(report), ""]
     views = report.stores()
-    if views:
+    if views or report.suspended:
         lines.extend(_store_table(report, views))
     return "\n".join(lines) + "\n"
 
 
 def _store_table(report: Report, views: list[StoreView]) -> list[str]:
+    """One row per store of the plan, then one per suspended store left out."""
     lines = [
         "| store | default direction | to pull | to push | held | skipped | status |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- |",
@@ -96,6 +97,9 @@ def _store_table(report: Report, views: list[StoreView]) -> list[str]:
         cells = [escape(view.name), escape(view.direction or "-")]
         cells.extend(f"{count:,}" for count in counts)
         cells.append(_status(report, view))
+        lines.append("| " + " | ".join(cells) + " |")
+    for name, file in sorted(report.suspended.items()):
+        cells = [escape(name), "-", "-", "-", "-", "-", f"suspended ({escape(file)})"]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     return lines

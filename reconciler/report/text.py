@@ -26,6 +26,7 @@ from reconciler.report import (
     show_value,
     store_heading,
     summary_line,
+    suspended_line,
 )
 
 
@@ -34,6 +35,8 @@ def render_text(report: Report, *, limit: int = FIRST_FEW) -> str:
     blocks = [_store_block(report, view, limit) for view in report.stores()]
     if report.plan.conflicts:
         blocks.append([_conflicts_line(report, limit)])
+    if report.suspended:
+        blocks.append([suspended_line(*entry) for entry in report.suspended.items()])
 
     lines = [f"Run {report.run_id}", ""] if report.run_id is not None else []
     for block in blocks:
