@@ -81,6 +81,8 @@ def test_history_lists_the_run_and_its_journal(repo: Path) -> None:
     assert runs.exit_code == journal.exit_code == 0
     assert runs.stdout.startswith("run 1  pass   succeeded")
     assert journal.stdout.splitlines()[1:] == [
+        "  magento-eu  ok",
+        "  magento-uk  ok",
         "  magento-eu A-1 hub.quantity_available: 5 -> 9  applied",
         "  magento-uk A-1 channel.quantity_available: 1 -> 9  applied",
     ]
