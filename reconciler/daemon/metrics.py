@@ -88,8 +88,8 @@ class DaemonMetrics:
         """Count one finished pass; ``at`` is its end in Unix time."""
         self.passes.labels(store, "succeeded" if outcome.ok else "failed").inc()
         self.pass_seconds.labels(store).observe(seconds)
-        for name, count in outcome.changes.items():
-            self.changes.labels(store, name).inc(count)
+        for (changed, name), count in outcome.changes_by_store.items():
+            self.changes.labels(changed, name).inc(count)
         self.drift.labels(store).inc(outcome.drift)
         self.throttle_waits.labels(store).inc(outcome.throttle_waits)
         self.retry_waits.labels(store).inc(outcome.retry_waits)

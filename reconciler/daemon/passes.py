@@ -73,6 +73,7 @@ def outcome_of(
     result: PassResult, store: str, throttle_waits: int, retry_waits: int = 0
 ) -> PassOutcome:
     changes = Counter(r.outcome.value for r in result.results)
+    by_store = Counter((r.change.store, r.outcome.value) for r in result.results)
     failed = len(result.failed_items)
     plan = result.plan.store(store)
     drift = 0
@@ -86,6 +87,7 @@ def outcome_of(
         ok=result.exit_code == 0,
         run_id=result.run_id,
         changes=dict(changes),
+        changes_by_store=dict(by_store),
         drift=drift,
         failed_items=failed,
         throttle_waits=throttle_waits,

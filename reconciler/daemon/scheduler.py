@@ -44,7 +44,9 @@ class StoreSpec:
 class PassOutcome:
     """What the daemon keeps from one pass of one store.
 
-    ``changes`` counts applied changes by their outcome; ``pending`` counts
+    ``changes`` counts the pass's changes by their outcome, and
+    ``changes_by_store`` the same by the store each change concerns (a store's
+    pass also pulls from the store's master); ``pending`` counts
     differences the pass found and did not resolve (failed or skipped items,
     or changes a stop left for the next pass); ``stopped`` says a stop ended
     the pass between two batches. ``throttle_waits`` counts waits for a
@@ -54,6 +56,7 @@ class PassOutcome:
     ok: bool
     run_id: int | None = None
     changes: Mapping[str, int] = field(default_factory=dict)
+    changes_by_store: Mapping[tuple[str, str], int] = field(default_factory=dict)
     drift: int = 0
     failed_items: int = 0
     throttle_waits: int = 0

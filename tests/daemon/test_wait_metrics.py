@@ -52,3 +52,21 @@ def test_the_metrics_export_both_counts_per_store() -> None:
     lines = metrics.exposition().decode().splitlines()
     assert 'reconciler_throttle_waits_total{store="us"} 1.0' in lines
     assert 'reconciler_retry_waits_total{store="us"} 3.0' in lines
+
+
+def test_changes_are_counted_for_the_store_each_change_concerns() -> None:
+    metrics = DaemonMetrics()
+    outcome = PassOutcome(
+        ok=True,
+        changes={"applied": 2},
+        changes_by_store={("master", "applied"): 1, ("outlet", "applied"): 1},
+    )
+
+    metrics.observe_pass("outlet", outcome, 0.5, 1_700_000_000.0)
+
+    lines = metrics.exposition().decode().splitlines()
+    changes = [line for line in lines if line.startswith("reconciler_changes_total")]
+    assert changes == [
+        'reconciler_changes_total{outcome="applied",store="master"} 1.0',
+        'reconciler_changes_total{outcome="applied",store="outlet"} 1.0',
+    ]
