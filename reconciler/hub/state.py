@@ -469,8 +469,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     """
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: switching a new file to WAL takes an exclusive
+    # lock, which replicas opening it at once must wait for, not fail on.
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
