@@ -816,8 +816,8 @@ def _push_label(
         return Label.NEGATIVE
     if seen is None:
         return Label.NEW
-    if all(change.field == IS_IN_STOCK for change in fields):
-        return Label.DRIFT
+    if len(fields) == 1 and fields[0].field == IS_IN_STOCK:
+        return Label.DRIFT  # each field appears once: the flag is all that moves
     if seen.managed != item.managed or seen.quantity != item.quantity:
         return Label.DRIFT
     return Label.UPDATE
