@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -49,13 +49,27 @@ class ChannelSnapshot:
 
     ``items`` is keyed by the match key of the SKU (``match_key``), so that a
     Magento snapshot can be looked up case-insensitively. ``skipped_empty_sku``
-    counts channel items with no SKU, which are left alone.
+    counts channel items with no SKU, which are left alone. ``exact`` indexes
+    the items by their SKU as the channel spells it, built with the snapshot
+    (at read time), so that a planner asks a casefolding store by the hub's
+    spelling first and casefolds only the SKUs that miss.
     """
 
     store: str
     items: Mapping[str, ChannelItem]
     casefold: bool = False
     skipped_empty_sku: int = 0
+    exact: Mapping[str, ChannelItem] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        exact = (
+            {item.sku: item for item in self.items.values()}
+            if self.casefold
+            else self.items
+        )
+        object.__setattr__(self, "exact", exact)
 
     def key(self, sku: str) -> str:
         return match_key(sku, casefold=self.casefold)

@@ -168,6 +168,7 @@ class _Target:
     manage: bool | None
     items: Mapping[str, ChannelItem]
     casefold: bool
+    exact: Mapping[str, ChannelItem]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -244,7 +245,9 @@ class _Routes:
             manage = eff.manage_inventory.value if eff.manage_inventory else None
             manual = eff.mode.value is Mode.MANUAL
             snapshot = parts.snapshot
-            target = _Target(parts, manual, manage, snapshot.items, snapshot.casefold)
+            target = _Target(
+                parts, manual, manage, snapshot.items, snapshot.casefold, snapshot.exact
+            )
             if direction is Direction.CHANNEL_TO_HUB:
                 master = target
             else:
@@ -455,9 +458,8 @@ def _skip_unread(target: _Target, group: _Group, detail: str) -> None:
     """Skip every SKU of the group that differs on the store, as its master
     store was not read: the hub's values of these SKUs are not the truth."""
     parts = target.parts
-    keys = group.keys(target.casefold)
     behind = _out_of_sync(
-        target.items, keys, group, target.manage, flags=parts.flags_stock
+        _found(target, group), group, target.manage, flags=parts.flags_stock
     )
     _count_found(parts, group, behind, target.manage)
 
@@ -473,8 +475,7 @@ def _plan_pulls(master: _Target, group: _Group, selection: Selection) -> _Pulled
 
     Returns the hub's values after each pull by SKU.
     """
-    keys = group.keys(master.casefold)
-    behind = _out_of_sync(master.items, keys, group, None)
+    behind = _out_of_sync(_found(master, group), group, None)
     parts = master.parts
     _count_found(parts, group, behind, None)
 
@@ -496,9 +497,8 @@ def _plan_pushes(
     SKUs whose values a pull changed are then planned with the pulled values.
     """
     manage = target.manage
-    keys = group.keys(target.casefold)
     flags = target.parts.flags_stock
-    behind = _out_of_sync(target.items, keys, group, manage, flags=flags)
+    behind = _out_of_sync(_found(target, group), group, manage, flags=flags)
     _count_found(target.parts, group, behind, manage)
 
     for record, item in behind:
@@ -513,9 +513,30 @@ def _plan_pushes(
 _Behind = list[tuple[HubRecord, ChannelItem | None]]
 
 
+def _found(target: _Target, group: _Group) -> list[ChannelItem | None]:
+    """The store's item of each of the group's records, in record order.
+
+    A casefolding store is asked by the SKU as the hub spells it first (its
+    snapshot's exact index), and only the SKUs that miss are casefolded; when
+    most miss (the hub spells SKUs in another case), all are casefolded.
+    """
+    if not target.casefold:
+        return list(map(target.items.get, group.skus))
+    found = list(map(target.exact.get, group.skus))
+    missing = found.count(None)
+    if not missing:
+        return found
+    if missing * 2 > len(found):
+        return list(map(target.items.get, group.keys(True)))
+    items = target.items
+    for index, sku in enumerate(group.skus):
+        if found[index] is None:
+            found[index] = items.get(sku.casefold())
+    return found
+
+
 def _out_of_sync(
-    items: Mapping[str, ChannelItem],
-    keys: list[str],
+    found: list[ChannelItem | None],
     group: _Group,
     manage: bool | None,
     *,
@@ -534,7 +555,7 @@ def _out_of_sync(
     quantity is let through by the first test, inline.
     """
     behind: _Behind = []
-    lookup = map(items.get, keys)
+    lookup = found
     if flags:
         return _out_of_sync_flagged(lookup, group, manage)
     if manage is None and group.never_negative():
