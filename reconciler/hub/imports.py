@@ -327,7 +327,8 @@ def _sku(line: int, cell: str, problems: list[RowProblem]) -> str | None:
 
 
 def _control(text: str) -> str | None:
-    """The first control character of ``text`` (C0, DEL or C1), as U+XXXX."""
+    """The first control character of ``text`` (C0, DEL or C1), as its code
+    point (``U+001B`` for ESC)."""
     for char in text:
         if unicodedata.category(char) == "Cc":
             return f"U+{ord(char):04X}"
