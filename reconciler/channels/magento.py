@@ -13,15 +13,28 @@ what this adapter reads, sorted by ``entity_id``. MSI (``source`` set) reads
 ``ceil(total_count / PAGE_SIZE)`` because Magento repeats the last page past
 the end, and drop repeated SKUs (compared case-insensitively).
 
-Writing. Magento has no compare-and-set, so each batch of ``WRITE_BATCH``
-changes is re-read just before writing with one search (legacy: the product
-search with an ``in`` filter on ``sku``, whose rows carry
-``extension_attributes.stock_item``; MSI: the source-items search filtered by
-source and SKUs), and any item whose value moved since the snapshot is
-reported ``STALE`` and left alone. The window between that re-read and the
-write stays open: a sale landing inside it is overwritten and found by the
-next pass's drift check. An item the re-read no longer finds is ``REFUSED``
-(legacy) or ``STALE`` (MSI: unassigned from the source) and not written.
+Reading manage-stock under MSI. Source items carry no manage-stock flag: it
+stays on the product's (legacy) stock item. An MSI read therefore pages the
+product search too, and each source item takes its product's effective flag
+(``use_config_manage_stock`` resolved). That doubles the read's pages, and it
+is the only way to tell a product with Manage Stock = No (whose source
+quantity means nothing) from a managed one at zero.
+
+Writing. Magento has no compare-and-set. With ``channel.recheck`` each batch
+is re-read just before writing (legacy: the product search with an ``in``
+filter on ``sku``; MSI: the source-items search filtered by source and SKUs,
+and the product search for the flags), and any item whose value moved since
+the snapshot is reported ``STALE`` and left alone; an item the re-read no
+longer finds is ``REFUSED`` (legacy) or ``STALE`` (MSI: unassigned from the
+source) and not written. The window between that re-read and the write stays
+open all the same. It is off by default: it costs a search per batch (two
+under MSI) and changes no final value, because the hub is the master of the
+item and the next pass writes the same value over whatever moved (a sale
+landing in the pass is reported as drift either way). Under MSI a sale does
+not move a source quantity at all (it adds a reservation; the quantity moves
+at shipment). Without it, a legacy change that leaves the quantity alone
+(stock management switched off) still re-reads its item, because a legacy
+write must send the channel's current ``qty`` with the flag.
 
 Legacy writes send ``use_config_manage_stock``, ``manage_stock``, ``qty`` and
 ``is_in_stock`` always together, in one of two ways:
@@ -30,7 +43,7 @@ Legacy writes send ``use_config_manage_stock``, ``manage_stock``, ``qty`` and
   (``itemId`` is ignored by the server). Magento has no synchronous batch
   endpoint for stock items; this one needs nothing but the web server.
 - with ``channel.bulk`` one ``PUT /async/bulk/V1/products/bySku/stockItems/
-  byItemId`` per batch (a JSON array of the PUT's body with the route
+  byItemId`` per batch of up to ``BULK_BATCH`` items (a JSON array of the PUT's body with the route
   parameters ``productSku`` and ``itemId`` as fields), then
   ``GET /V1/bulk/{uuid}/status`` on the ``BULK_POLL`` schedule until no
   operation is open. It needs Magento's queue consumer running
@@ -43,7 +56,8 @@ Legacy writes send ``use_config_manage_stock``, ``manage_stock``, ``qty`` and
   lasts until the consumer saves the item.
 
 After the writes of a batch Magento answered 200 (or bulk status 1), the
-written items are read back with one product search, because Magento answers
+written items are read back with the product search (one per ``PAGE_SIZE``
+items), because Magento answers
 200 to stock-item saves it did not store (configurable parents, items with
 Manage Stock = No through the config); those come back ``FAILED``.
 
@@ -51,9 +65,11 @@ MSI writes post the batch in one ``POST /V1/inventory/source-items``, which
 Magento saves in one transaction (no cap is documented; 250 keeps the body
 small and matches the engine's common batch). They are not read back: the
 endpoint documents no 200 that stores nothing, the whole save either succeeds
-or answers an error, and an item only reaches the POST after the re-read
-found it assigned to the source, so a product type without a quantity of its
-own (which has no source item) never gets there. A batch refused as a whole
+or answers an error, and only items read as source items are planned, so a
+product type without a quantity of its own (which has no source item) never
+gets there. Changing the manage-stock flag of an MSI item is refused with a
+message: it lives on the legacy stock item, whose write would also set the
+default source's quantity. A batch refused as a whole
 (4xx) is written again item by item, so that every item gets its own outcome.
 """
 
@@ -94,8 +110,11 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 300
 DEFAULT_BACKOFF = Backoff()
 WRITE_BATCH = 250
-"""Changes per batch: one re-read, the writes, one read-back (legacy)."""
+"""Changes per batch: the writes, one read-back (legacy), a re-read with recheck."""
 SOURCE_BATCH = WRITE_BATCH
+BULK_BATCH = 2_000
+"""Operations per asynchronous bulk request: one PUT and one status poll for
+up to this many items (a body of about 300 KB), read back a page at a time."""
 BULK_STOCK_PATH = "/products/bySku/stockItems/byItemId"
 BULK_POLL = Backoff(delays=(0.5, 1.0, 2.0, 4.0, 8.0, 15.0), attempts=10)
 """Waits before each bulk status poll: about 90 s in all, then ``DEFERRED``."""
@@ -187,7 +206,7 @@ class MagentoAdapter:
 
     @property
     def max_batch(self) -> int:
-        return WRITE_BATCH
+        return BULK_BATCH if self.channel.bulk else WRITE_BATCH
 
     def close(self) -> None:
         self._client.close()
@@ -215,11 +234,23 @@ class MagentoAdapter:
                     yield self._legacy_item(row)
 
     def _source_rows(self, skus: Collection[str] | None) -> Iterator[ChannelItem]:
+        flags = self._manage_flags(skus)
         source = [("source_code", self.channel.source or "", "eq")]
         for filters in _sku_filters(skus, source):
             for row in self._pages("/inventory/source-items", filters, sort="sku"):
                 if str(row.get("sku") or "").strip():
-                    yield self._source_item(row)
+                    yield self._source_item(row, flags)
+
+    def _manage_flags(self, skus: Collection[str] | None) -> dict[str, bool]:
+        """Each product's effective manage-stock flag, by casefolded SKU."""
+        flags: dict[str, bool] = {}
+        for filters in _sku_filters(skus, []):
+            for row in self._pages("/products", filters, sort="entity_id"):
+                stock = (row.get("extension_attributes") or {}).get("stock_item")
+                if isinstance(stock, dict) and row.get("sku"):
+                    key = str(row["sku"]).casefold()
+                    flags.setdefault(key, self._resolve_managed(stock))
+        return flags
 
     def _pages(
         self, path: str, filters: list[tuple[str, str, str]], *, sort: str
@@ -252,9 +283,11 @@ class MagentoAdapter:
             sku, managed, stock.get("qty"), bool(stock["is_in_stock"])
         )
 
-    def _source_item(self, row: Mapping[str, Any]) -> ChannelItem:
+    def _source_item(
+        self, row: Mapping[str, Any], flags: Mapping[str, bool]
+    ) -> ChannelItem:
         sku = str(row["sku"])
-        managed = self.channel.manage_stock_default
+        managed = flags.get(sku.casefold(), self.channel.manage_stock_default)
         return _with_quantity(sku, managed, row.get("quantity"), row.get("status") == 1)
 
     def _resolve_managed(self, stock: Mapping[str, Any]) -> bool:
@@ -268,8 +301,9 @@ class MagentoAdapter:
         """One outcome per change; see the module docstring for the protocol."""
         outcomes: list[ItemOutcome] = []
         down: TemporaryError | None = None
-        for start in range(0, len(changes), WRITE_BATCH):
-            batch = changes[start : start + WRITE_BATCH]
+        size = self.max_batch
+        for start in range(0, len(changes), size):
+            batch = changes[start : start + size]
             if down is None:
                 written = self._write_batch(batch)
                 outcomes.extend(written.outcomes)
@@ -298,11 +332,17 @@ class MagentoAdapter:
     # --- writing, legacy stock items ------------------------------------------
 
     def _write_legacy_batch(self, batch: Sequence[DesiredChange]) -> _Batch:
-        current = self._stock_values([change.ref for change in batch])
+        reread = self._reread(batch)
+        current = self._stock_values([change.ref for change in reread])
+        checked_skus = {change.sku for change in reread}
         outcomes: dict[str, ItemOutcome] = {}
         writes: list[_Write] = []
         for change in batch:
-            checked = _legacy_precheck(change, current.get(change.ref.casefold()))
+            if change.sku in checked_skus:
+                now = current.get(change.ref.casefold())
+                checked = _legacy_precheck(change, now, moves=self.channel.recheck)
+            else:
+                checked = _Write(change, change.quantity or 0)
             if isinstance(checked, _Write):
                 writes.append(checked)
             else:
@@ -314,6 +354,12 @@ class MagentoAdapter:
         read_back, down = self._read_back(sent.stored)
         outcomes.update(read_back)
         return _Batch([outcomes[change.sku] for change in batch], sent.down or down)
+
+    def _reread(self, batch: Sequence[DesiredChange]) -> list[DesiredChange]:
+        """The changes to re-read before writing (see the module docstring)."""
+        if self.channel.recheck:
+            return list(batch)
+        return [change for change in batch if change.quantity is None]
 
     def _stock_values(self, refs: Sequence[str]) -> dict[str, _Current]:
         """The stock items of ``refs`` by casefolded SKU, one search per 300."""
@@ -462,11 +508,15 @@ class MagentoAdapter:
     # --- writing, MSI source items ------------------------------------------
 
     def _write_source_batch(self, batch: Sequence[DesiredChange]) -> _Batch:
-        current = self._source_values([change.ref for change in batch])
+        current = (
+            self._source_values([change.ref for change in batch])
+            if self.channel.recheck
+            else None
+        )
         outcomes: dict[str, ItemOutcome] = {}
         to_write: list[DesiredChange] = []
         for change in batch:
-            outcome = self._source_precheck(change, current.get(change.ref.casefold()))
+            outcome = self._source_precheck(change, current)
             if outcome is None:
                 to_write.append(change)
             else:
@@ -477,13 +527,16 @@ class MagentoAdapter:
         return _Batch([outcomes[change.sku] for change in batch], sent.down)
 
     def _source_precheck(
-        self, change: DesiredChange, current: _Current | None
+        self, change: DesiredChange, current: Mapping[str, _Current] | None
     ) -> ItemOutcome | None:
-        if current is None:
+        """Why a change is not posted (``None``: post it); ``current`` is the
+        re-read with ``channel.recheck``."""
+        now = current.get(change.ref.casefold()) if current is not None else None
+        if current is not None and now is None:
             message = f"no longer assigned to source {self.channel.source}"
             return ItemOutcome(change.sku, Outcome.STALE, message=message)
-        if _moved(change, current):
-            return _stale(change.sku, current)
+        if now is not None and _moved(change, now):
+            return _stale(change.sku, now)
         if change.managed != change.expected_managed or change.quantity is None:
             message = "MSI source items carry no manage-stock flag; set it in Magento"
             return ItemOutcome(change.sku, Outcome.REFUSED, "unsupported", message)
@@ -542,10 +595,13 @@ class MagentoAdapter:
         ]
         params = _search_params(filters, sort="sku", page=1, size=len(refs))
         data = self._call("GET", "/inventory/source-items", params=params, what="check")
-        managed = self.channel.manage_stock_default
+        flags = self._manage_flags(refs)
+        default = self.channel.manage_stock_default
         return {
             str(row["sku"]).casefold(): _Current(
-                str(row["sku"]), managed, float(row.get("quantity") or 0)
+                str(row["sku"]),
+                flags.get(str(row["sku"]).casefold(), default),
+                float(row.get("quantity") or 0),
             )
             for row in data.get("items") or []
         }
@@ -688,13 +744,14 @@ def _with_quantity(sku: str, managed: bool, raw: Any, in_stock: bool) -> Channel
 
 
 def _legacy_precheck(
-    change: DesiredChange, current: _Current | None
+    change: DesiredChange, current: _Current | None, *, moves: bool
 ) -> _Write | ItemOutcome:
-    """The write to send, or why the item is left alone."""
+    """The write to send, or why the item is left alone; ``moves`` makes an
+    item that moved since the plan's read stale (``channel.recheck``)."""
     if current is None:
         message = "not found on the channel when re-read before writing; not written"
         return ItemOutcome(change.sku, Outcome.REFUSED, "not_found", message)
-    if _moved(change, current):
+    if moves and _moved(change, current):
         return _stale(change.sku, current)
     quantity = current.quantity if change.quantity is None else change.quantity
     return _Write(change, quantity)

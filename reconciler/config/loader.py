@@ -616,6 +616,7 @@ def _channel(channel: YamlMap, token_mark: Mark | None) -> Channel:
         manage_stock_default=channel.get("manage_stock_default", True),
         seed=channel.get("seed"),
         bulk=channel.get("bulk", False),
+        recheck=channel.get("recheck", False),
         token_mark=token_mark,
     )
 

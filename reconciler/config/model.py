@@ -173,6 +173,8 @@ class MagentoChannel:
     ``use_config_manage_stock = true`` resolves to. ``seed`` as for Shopify.
     ``bulk`` writes legacy stock items through the asynchronous bulk endpoint
     (it needs Magento's queue consumer running) instead of one PUT per SKU.
+    ``recheck`` re-reads each write batch just before writing and leaves alone
+    the items that moved since the plan's read (Magento has no compare-and-set).
     """
 
     endpoint: str
@@ -183,6 +185,7 @@ class MagentoChannel:
     seed: str | None = None
     type: Literal["magento"] = "magento"
     bulk: bool = False
+    recheck: bool = False
     token_mark: Mark | None = field(default=None, compare=False)
     """Where ``${VAR}`` is written, for warnings; left out of comparisons."""
 

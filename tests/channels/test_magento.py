@@ -35,6 +35,7 @@ def adapter_for(
     clock: FakeClock | None = None,
     manage_stock_default: bool = True,
     bulk: bool = False,
+    recheck: bool = False,
 ) -> MagentoAdapter:
     channel = MagentoChannel(
         endpoint="sandbox://eu",
@@ -43,6 +44,7 @@ def adapter_for(
         token_env=None,
         manage_stock_default=manage_stock_default,
         bulk=bulk,
+        recheck=recheck,
     )
     client = httpx.Client(
         base_url="http://eu.sandbox.invalid", transport=transport_for(emulator)
@@ -88,7 +90,7 @@ def get(path: str, query: tuple[tuple[str, str], ...] = ()) -> ReceivedRequest:
 
 
 def search(skus: list[str]) -> ReceivedRequest:
-    """The product search a write re-reads (and reads back) its batch with."""
+    """The product search a write reads back (and re-reads) its batch with."""
     wanted = (("sku", ",".join(sorted(skus)), "in"),)
     return get("/products", page_query(1, filters=wanted))
 
@@ -182,10 +184,33 @@ def test_reads_msi_source_items_of_the_configured_source() -> None:
     snapshot = adapter_for(emulator, source="eu-west").read()
 
     query = page_query(1, sort="sku", filters=(("source_code", "eu-west", "eq"),))
-    assert emulator.requests == [get("/inventory/source-items", query)]
+    assert emulator.requests == [
+        get("/products", page_query(1)),
+        get("/inventory/source-items", query),
+    ]
     assert list(snapshot.items.values()) == [
         ChannelItem("SKU-00002", "SKU-00002", True, 6, True)
     ]
+
+
+def test_msi_items_take_their_product_s_manage_stock_flag() -> None:
+    emulator = MagentoEmulator("eu", sources=("default",), manage_stock_default=False)
+    emulator.add_product("OWN-NO", 3, use_config_manage_stock=False, manage_stock=False)
+    emulator.add_product("OWN-YES", 0, use_config_manage_stock=False, manage_stock=True)
+    emulator.add_product("BY-CONFIG", 2, use_config_manage_stock=True)
+
+    adapter = adapter_for(emulator, source="default", manage_stock_default=False)
+    snapshot = adapter.read()
+    subset = adapter.read(["own-yes"])
+
+    assert {item.sku: item.managed for item in snapshot.items.values()} == {
+        "OWN-NO": False,
+        "OWN-YES": True,
+        "BY-CONFIG": False,
+    }
+    assert snapshot.get("OWN-YES") == ChannelItem("OWN-YES", "OWN-YES", True, 0, False)
+    assert list(subset.items) == ["own-yes"]
+    assert subset.get("own-yes") == snapshot.get("OWN-YES")
 
 
 # --- writing, legacy ---------------------------------------------------------------
@@ -218,7 +243,6 @@ def test_batch_with_two_refusals_applies_the_rest_and_retries_none() -> None:
         ItemOutcome("SKU-00004", Outcome.APPLIED, quantity_after=3),
     ]
     assert emulator.requests == [
-        search([change.sku for change in changes]),
         put_stock("SKU-00001", True, 3),
         put_stock("SKU-00002", True, 3),
         put_stock("SKU-00003", True, 3),
@@ -243,9 +267,9 @@ def test_batch_with_two_refusals_applies_the_rest_and_retries_none() -> None:
         ),
     ],
 )
-def test_a_value_moved_since_the_read_is_stale_and_not_overwritten(sell) -> None:  # type: ignore[no-untyped-def]
+def test_with_recheck_a_value_moved_since_the_read_is_stale_and_kept(sell) -> None:  # type: ignore[no-untyped-def]
     emulator = catalog(1)
-    adapter = adapter_for(emulator)
+    adapter = adapter_for(emulator, recheck=True)
     item = adapter.read().get("SKU-00001")
     assert item is not None
     emulator.clear_log()
@@ -263,6 +287,24 @@ def test_a_value_moved_since_the_read_is_stale_and_not_overwritten(sell) -> None
     ]
     assert emulator.requests == [search(["SKU-00001"])]
     assert emulator.quantity("SKU-00001") == 8
+
+
+def test_without_recheck_the_hub_s_value_is_written_over_a_sale() -> None:
+    emulator = catalog(1)
+    adapter = adapter_for(emulator)
+    item = adapter.read().get("SKU-00001")
+    assert item is not None
+    emulator.clear_log()
+    emulator.set_quantity("SKU-00001", 8)
+
+    outcomes = adapter.write([change("SKU-00001", 25, item.quantity or 0)])
+
+    assert outcomes == [ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=25)]
+    assert emulator.requests == [
+        put_stock("SKU-00001", True, 25),
+        search(["SKU-00001"]),
+    ]
+    assert emulator.quantity("SKU-00001") == 25
 
 
 def test_a_200_that_stored_nothing_is_found_by_reading_back() -> None:
@@ -284,7 +326,6 @@ def test_a_200_that_stored_nothing_is_found_by_reading_back() -> None:
         )
     ]
     assert emulator.requests == [
-        search(["CFG-1"]),
         put_stock("CFG-1", True, 5),
         search(["CFG-1"]),
     ]
@@ -299,7 +340,6 @@ def test_skus_with_reserved_characters_are_url_encoded() -> None:
     segment = "AB%2F12%20X%23%3F%25"
     assert [o.outcome for o in outcomes] == [Outcome.APPLIED]
     assert emulator.requests == [
-        search(["AB/12 X#?%"]),
         put_stock(segment, True, 2),
         search(["AB/12 X#?%"]),
     ]
@@ -309,10 +349,16 @@ def test_unmanaging_an_item_sends_all_four_fields_keeping_its_qty() -> None:
     emulator = catalog(1)
     unmanage = DesiredChange("SKU-00001", "SKU-00001", False, None, True, 10)
 
+    emulator.set_quantity("SKU-00001", 7)  # a sale after the plan read 10
+
     outcomes = adapter_for(emulator).write([unmanage])
 
-    assert outcomes == [ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=10)]
-    assert emulator.requests[1] == put_stock("SKU-00001", False, 10)
+    assert outcomes == [ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=7)]
+    assert emulator.requests == [
+        search(["SKU-00001"]),
+        put_stock("SKU-00001", False, 7),
+        search(["SKU-00001"]),
+    ]
 
 
 # --- errors and retries ---------------------------------------------------------------
@@ -360,7 +406,7 @@ def test_error_bodies_are_substituted(body: object, text: str) -> None:
 def test_a_sku_the_re_read_misses_is_refused_and_never_written() -> None:
     emulator = catalog(1)
 
-    outcomes = adapter_for(emulator).write(
+    outcomes = adapter_for(emulator, recheck=True).write(
         [change("GONE-1", 1, 0), change("SKU-00001", 4, 10)]
     )
 
@@ -378,6 +424,30 @@ def test_a_sku_the_re_read_misses_is_refused_and_never_written() -> None:
         put_stock("SKU-00001", True, 4),
         search(["SKU-00001"]),
     ]
+
+
+def test_without_recheck_an_unknown_sku_is_refused_by_magento() -> None:
+    emulator = catalog(1)
+
+    outcomes = adapter_for(emulator).write(
+        [change("GONE-1", 1, 0), change("SKU-00001", 4, 10)]
+    )
+
+    assert outcomes == [
+        ItemOutcome(
+            "GONE-1",
+            Outcome.REFUSED,
+            "404",
+            'Product with SKU "GONE-1" does not exist',
+        ),
+        ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
+    ]
+    assert emulator.requests == [
+        put_stock("GONE-1", True, 1),
+        put_stock("SKU-00001", True, 4),
+        search(["SKU-00001"]),
+    ]
+    assert emulator.stock() == {"SKU-00001": 4}
 
 
 def test_401_refuses_the_whole_store_without_showing_the_token() -> None:
@@ -439,7 +509,7 @@ def test_a_store_down_after_every_retry_defers_every_item() -> None:
         ("SKU-00002", Outcome.DEFERRED, "ChannelUnavailable"),
     ]
     assert clock.waits == list(Backoff().delays)
-    assert emulator.requests == [search(["SKU-00001", "SKU-00002"])] * 6
+    assert emulator.requests == [put_stock("SKU-00001", True, 1)] * 6
     assert emulator.stock() == {"SKU-00001": 10, "SKU-00002": 10}
 
 
@@ -479,10 +549,7 @@ def test_msi_write_of_600_goes_in_batches_of_250_250_100() -> None:
     )
 
     batches = [skus[0:250], skus[250:500], skus[500:600]]
-    expected: list[ReceivedRequest] = []
-    for batch in batches:
-        expected += [source_check(batch), source_post(batch, 4)]
-    assert emulator.requests == expected
+    assert emulator.requests == [source_post(batch, 4) for batch in batches]
     assert {o.outcome for o in outcomes} == {Outcome.APPLIED}
     assert len(outcomes) == 600
     assert emulator.quantity("SKU-00600") == 4  # legacy follows the default source
@@ -505,12 +572,42 @@ def test_msi_batch_refused_as_a_whole_is_written_item_by_item() -> None:
         ItemOutcome("SKU-00003", Outcome.APPLIED, quantity_after=4),
     ]
     assert emulator.requests == [
-        source_check(skus),
         source_post(skus, 4),
         source_post(["SKU-00001"], 4),
         source_post(["SKU-00002"], 4),
         source_post(["SKU-00003"], 4),
     ]
+
+
+def test_msi_with_recheck_leaves_moved_and_unassigned_items_alone() -> None:
+    emulator = catalog(3)
+    emulator.set_source_quantity("SKU-00002", "default", 7)
+    emulator.source_items.pop(("default", "sku-00003"))
+    skus = ["SKU-00001", "SKU-00002", "SKU-00003"]
+
+    outcomes = adapter_for(emulator, source="default", recheck=True).write(
+        [change(sku, 4, 10) for sku in skus]
+    )
+
+    assert outcomes == [
+        ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
+        ItemOutcome(
+            "SKU-00002",
+            Outcome.STALE,
+            message="changed on the channel since it was read; not overwritten",
+            quantity_after=7,
+        ),
+        ItemOutcome(
+            "SKU-00003", Outcome.STALE, message="no longer assigned to source default"
+        ),
+    ]
+    assert emulator.requests == [
+        source_check(skus),
+        search(skus),
+        source_post(["SKU-00001"], 4),
+    ]
+    assert emulator.source_quantity("SKU-00002") == 7
+    assert ("default", "sku-00003") not in emulator.source_items
 
 
 # --- writing, legacy through the asynchronous bulk endpoint ------------------------
@@ -540,24 +637,25 @@ def bulk_status(number: int) -> ReceivedRequest:
     return ReceivedRequest("GET", f"{LEGACY}/bulk/{uuid}/status", (), None)
 
 
-def test_bulk_write_of_600_costs_four_calls_per_batch() -> None:
+def test_bulk_write_of_2600_goes_in_two_bulks_read_back_a_page_at_a_time() -> None:
     clock = FakeClock()
-    emulator = catalog(600)
-    skus = [f"SKU-{n:05d}" for n in range(1, 601)]
+    emulator = catalog(2600)
+    skus = [f"SKU-{n:05d}" for n in range(1, 2601)]
 
     outcomes = adapter_for(emulator, bulk=True, clock=clock).write(
         [change(sku, 4, 10) for sku in skus]
     )
 
     expected: list[ReceivedRequest] = []
-    for number, batch in enumerate([skus[0:250], skus[250:500], skus[500:]], 1):
-        expected += [search(batch), bulk_put(batch, 4), bulk_status(number)]
-        expected += [search(batch)]
+    for number, batch in enumerate([skus[0:2000], skus[2000:]], 1):
+        expected += [bulk_put(batch, 4), bulk_status(number)]
+        expected += [search(batch[n : n + 300]) for n in range(0, len(batch), 300)]
     assert emulator.requests == expected
+    assert len(expected) == 2 + 7 + 2 + 2
     assert outcomes == [
         ItemOutcome(sku, Outcome.APPLIED, quantity_after=4) for sku in skus
     ]
-    assert clock.waits == [0.5, 0.5, 0.5]
+    assert clock.waits == [0.5, 0.5]
     assert set(emulator.stock().values()) == {4}
 
 
@@ -612,8 +710,8 @@ def test_bulk_waits_for_a_slow_consumer_on_the_poll_schedule() -> None:
 
     assert [o.outcome for o in outcomes] == [Outcome.APPLIED, Outcome.APPLIED]
     assert clock.waits == [0.5, 1.0, 2.0]
-    assert [r.method for r in emulator.requests] == ["GET", "PUT"] + ["GET"] * 4
-    assert emulator.requests[2:5] == [bulk_status(1)] * 3
+    assert [r.method for r in emulator.requests] == ["PUT"] + ["GET"] * 4
+    assert emulator.requests[1:4] == [bulk_status(1)] * 3
 
 
 def test_bulk_without_a_consumer_is_deferred_after_the_last_poll() -> None:
@@ -635,19 +733,15 @@ def test_bulk_without_a_consumer_is_deferred_after_the_last_poll() -> None:
         )
     ]
     assert clock.waits == [1.0, 2.0, 2.0]
-    assert emulator.requests == [
-        search(["SKU-00001"]),
-        bulk_put(["SKU-00001"], 4),
-        *[bulk_status(1)] * 3,
-    ]
+    assert emulator.requests == [bulk_put(["SKU-00001"], 4), *[bulk_status(1)] * 3]
     assert emulator.quantity("SKU-00001") == 10
 
 
-def test_bulk_keeps_compare_and_set_and_sends_only_unmoved_items() -> None:
+def test_bulk_with_recheck_sends_only_unmoved_items() -> None:
     emulator = catalog(2)
     emulator.set_quantity("SKU-00002", 7)
 
-    outcomes = adapter_for(emulator, bulk=True).write(
+    outcomes = adapter_for(emulator, bulk=True, recheck=True).write(
         [change("SKU-00001", 4, 10), change("SKU-00002", 4, 10)]
     )
 

@@ -27,11 +27,17 @@ LOCKED = "The qty of C-3 is locked by a reservation"
 PUT = "PUT /rest/all/V1/products/{sku}/stockItems/1"
 SET = "graphql SetAvailable"
 SALE_WRITES = {
-    # Magento has no compare-and-set: the re-read before the write sees the
-    # sale, so only the re-planned value is written.
+    # Magento has no compare-and-set (and ``recheck`` is off): the hub's value
+    # is written over the sale, as the next pass would write it anyway.
     "magento": [PUT.format(sku="A-1")],
     # Shopify's compare-and-set refuses the first write; the re-planned one lands.
     "shopify": [SET, SET],
+}
+SALE_BEFORE = {
+    # The value the write was planned from: the plan's read on Magento, the
+    # re-read after the stale compare-and-set on Shopify.
+    "magento": 1,
+    "shopify": 0,
 }
 
 
@@ -121,8 +127,11 @@ def test_dry_run_sends_no_mutation_and_writes_nothing(world: ServedWorld) -> Non
         assert state.last_seen(TARGET) == {}
 
 
-def test_sale_between_read_and_write_is_not_overwritten(world: ServedWorld) -> None:
+def test_sale_between_read_and_write_ends_at_the_hub_s_value(
+    world: ServedWorld,
+) -> None:
     world.faults(TARGET, concurrent_sales={"A-1": 1})
+    before = SALE_BEFORE[kind(world)]
 
     first = world.run()
 
@@ -132,13 +141,13 @@ def test_sale_between_read_and_write_is_not_overwritten(world: ServedWorld) -> N
         for r in first.results
         if r.change.store == TARGET
     ]
-    assert pushed == [("A-1", Outcome.APPLIED, 0)]
+    assert pushed == [("A-1", Outcome.APPLIED, before)]
     assert journal(world, first.run_id)[-1] == (
         TARGET,
         "A-1",
         "channel",
         "quantity_available",
-        "0",
+        str(before),
         "9",
         "applied",
     )

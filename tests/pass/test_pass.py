@@ -85,24 +85,43 @@ def test_dry_run_without_state_file_creates_none(world: World) -> None:
     assert not state_file.exists()
 
 
-def test_concurrent_sale_is_not_overwritten_and_next_pass_converges(
-    world: World,
+@pytest.mark.parametrize(
+    ("recheck", "before"),
+    [
+        # The re-read finds the sale: stale, re-planned from 0, written.
+        pytest.param(True, 0, id="recheck"),
+        # Written as planned from 1, over the sale: the hub is the master.
+        pytest.param(False, 1, id="default"),
+    ],
+)
+def test_concurrent_sale_ends_at_the_hub_s_value_and_next_pass_converges(
+    world: World, recheck: bool, before: int
 ) -> None:
+    if recheck:
+        store_file = world.root / "config" / "stores" / "magento-uk.yaml"
+        text = store_file.read_text().replace(
+            "store_code: all", "store_code: all\n  recheck: true"
+        )
+        store_file.write_text(text)
     stock(world)
     world.emulators["magento-uk"].faults.concurrent_sales["A-1"] = 1
 
     first = world.run()
 
-    outcomes = [
-        (r.change.sku, r.outcome, r.change.expected_quantity) for r in first.results
+    assert first.exit_code == EXIT_OK
+    a1 = [
+        r
+        for r in first.results
+        if r.change.sku == "A-1" and r.change.store == "magento-uk"
     ]
-    assert ("A-1", Outcome.APPLIED, 0) in outcomes
+    assert [r.outcome for r in a1] == [Outcome.APPLIED]
+    assert a1[-1].change.expected_quantity == before
     assert journal(world, first.run_id)[-1] == (
         "magento-uk",
         "A-1",
         "channel",
         "quantity_available",
-        "0",
+        str(before),
         "9",
         "applied",
     )
