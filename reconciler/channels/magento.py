@@ -43,8 +43,9 @@ Legacy writes send ``use_config_manage_stock``, ``manage_stock``, ``qty`` and
   (``itemId`` is ignored by the server). Magento has no synchronous batch
   endpoint for stock items; this one needs nothing but the web server.
 - with ``channel.bulk`` one ``PUT /async/bulk/V1/products/bySku/stockItems/
-  byItemId`` per batch of up to ``BULK_BATCH`` items (a JSON array of the PUT's body with the route
-  parameters ``productSku`` and ``itemId`` as fields), then
+  byItemId`` per batch of up to ``BULK_BATCH`` items (a JSON array of the
+  PUT's body with the route parameters ``productSku`` and ``itemId`` as
+  fields), then
   ``GET /V1/bulk/{uuid}/status`` on the ``BULK_POLL`` schedule until no
   operation is open. It needs Magento's queue consumer running
   (``async.operations.all``): an operation still open after the last poll is
