@@ -22,6 +22,7 @@ value matching none stays as given.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,12 @@ class Progress(Protocol):
     """Where a pass reports its reads and writes per store (a terminal line)."""
 
     def read_started(self, store: str) -> None: ...
+
+    def read_page(self, store: str, records_so_far: int) -> None: ...
+
+    def read_done(self, store: str, items: int) -> None: ...
+
+    def read_failed(self, store: str) -> None: ...
 
     def write_batch(self, store: str, done: int, total: int) -> None: ...
 
@@ -435,16 +442,20 @@ def _read_all(
         read.hub.update(options.hub_overlay)
 
     def one(name: str) -> ChannelSnapshot | StoreFailure:
+        on_page = None
         if progress is not None:
             progress.read_started(name)
+            on_page = functools.partial(progress.read_page, name)
         try:
-            snapshot = adapters[name].read(skus)
+            snapshot = adapters[name].read(skus, on_page)
         except ChannelError as error:
             log.error("event=pass.read store=%s outcome=failed error=%s", name, error)
+            if progress is not None:
+                progress.read_failed(name)
             return StoreFailure(name, "read", str(error))
         log.info("event=pass.read store=%s sku_count=%d", name, len(snapshot.items))
         if progress is not None:
-            progress.store_done(name)
+            progress.read_done(name, len(snapshot.items))
         return snapshot
 
     with ThreadPoolExecutor(MAX_READS_AT_ONCE, "read") as pool:

@@ -47,9 +47,12 @@ ShouldStop = Callable[[], bool]
 
 
 class BatchProgress(Protocol):
-    """Told after each written batch of a store: items done of the total."""
+    """Told after each written batch of a store (items done of the total), and
+    when the store's writes are over."""
 
     def write_batch(self, store: str, done: int, total: int) -> None: ...
+
+    def store_done(self, store: str) -> None: ...
 
 
 def utc_now() -> datetime:
@@ -229,6 +232,20 @@ def push_store(
 
     After a stop, the stale items wait for the next pass like the rest.
     """
+    try:
+        return _push_store(store, adapter, journal, progress, stop)
+    finally:
+        if progress is not None:
+            progress.store_done(store.store)
+
+
+def _push_store(
+    store: StorePlan,
+    adapter: ChannelAdapter,
+    journal: Journal,
+    progress: BatchProgress | None,
+    stop: _StopCheck | None,
+) -> tuple[list[ChangeResult], StoreFailure | None]:
     stop = stop or _StopCheck(None)
     results, failure = _write_batches(
         store.store,

@@ -11,7 +11,7 @@ adapters.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -122,6 +122,23 @@ class ItemOutcome:
     quantity_after: int | None = None
 
 
+PageSeen = Callable[[int], None]
+"""Told, after each page of a read, how many records the read has had so far."""
+
+
+class RowTally:
+    """The records of a read's pages so far, told to ``on_page`` page by page."""
+
+    def __init__(self, on_page: PageSeen | None) -> None:
+        self.rows = 0
+        self._on_page = on_page
+
+    def page(self, rows: int) -> None:
+        self.rows += rows
+        if self._on_page is not None:
+            self._on_page(self.rows)
+
+
 class ChannelAdapter(Protocol):
     """A store's channel, as the engine uses it."""
 
@@ -132,8 +149,13 @@ class ChannelAdapter(Protocol):
         """The channel's largest write batch."""
         ...
 
-    def read(self, skus: Collection[str] | None = None) -> ChannelSnapshot:
-        """Read every item, or only those SKUs; raises a ``ChannelError``."""
+    def read(
+        self, skus: Collection[str] | None = None, on_page: PageSeen | None = None
+    ) -> ChannelSnapshot:
+        """Read every item, or only those SKUs; raises a ``ChannelError``.
+
+        ``on_page`` hears the running count of records after every page.
+        """
         ...
 
     def write(self, changes: Sequence[DesiredChange]) -> list[ItemOutcome]:

@@ -94,6 +94,8 @@ from reconciler.channels.base import (
     ItemOutcome,
     ItemProblem,
     Outcome,
+    PageSeen,
+    RowTally,
     match_key,
 )
 from reconciler.channels.retry import with_retries
@@ -214,10 +216,19 @@ class MagentoAdapter:
 
     # --- reading ------------------------------------------------------------
 
-    def read(self, skus: Collection[str] | None = None) -> ChannelSnapshot:
-        """Every item of the store (or only ``skus``), deduped case-insensitively."""
+    def read(
+        self, skus: Collection[str] | None = None, on_page: PageSeen | None = None
+    ) -> ChannelSnapshot:
+        """Every item of the store (or only ``skus``), deduped case-insensitively.
+
+        Under MSI ``on_page`` counts the product search's rows and then the
+        source items'.
+        """
+        tally = RowTally(on_page)
         rows = (
-            self._source_rows(skus) if self.channel.source else self._product_rows(skus)
+            self._source_rows(skus, tally)
+            if self.channel.source
+            else self._product_rows(skus, tally)
         )
         items: dict[str, ChannelItem] = {}
         for item in rows:
@@ -228,25 +239,32 @@ class MagentoAdapter:
         log.info("event=magento.read store=%s items=%d", self.store, len(items))
         return ChannelSnapshot(store=self.store, items=items, casefold=True)
 
-    def _product_rows(self, skus: Collection[str] | None) -> Iterator[ChannelItem]:
+    def _product_rows(
+        self, skus: Collection[str] | None, tally: RowTally
+    ) -> Iterator[ChannelItem]:
         for filters in _sku_filters(skus, []):
-            for row in self._pages("/products", filters, sort="entity_id"):
+            for row in self._pages("/products", filters, sort="entity_id", tally=tally):
                 if str(row.get("sku") or "").strip():
                     yield self._legacy_item(row)
 
-    def _source_rows(self, skus: Collection[str] | None) -> Iterator[ChannelItem]:
-        flags = self._manage_flags(skus)
+    def _source_rows(
+        self, skus: Collection[str] | None, tally: RowTally
+    ) -> Iterator[ChannelItem]:
+        flags = self._manage_flags(skus, tally)
         source = [("source_code", self.channel.source or "", "eq")]
+        path = "/inventory/source-items"
         for filters in _sku_filters(skus, source):
-            for row in self._pages("/inventory/source-items", filters, sort="sku"):
+            for row in self._pages(path, filters, sort="sku", tally=tally):
                 if str(row.get("sku") or "").strip():
                     yield self._source_item(row, flags)
 
-    def _manage_flags(self, skus: Collection[str] | None) -> dict[str, bool]:
+    def _manage_flags(
+        self, skus: Collection[str] | None, tally: RowTally | None = None
+    ) -> dict[str, bool]:
         """Each product's effective manage-stock flag, by casefolded SKU."""
         flags: dict[str, bool] = {}
         for filters in _sku_filters(skus, []):
-            for row in self._pages("/products", filters, sort="entity_id"):
+            for row in self._pages("/products", filters, sort="entity_id", tally=tally):
                 stock = (row.get("extension_attributes") or {}).get("stock_item")
                 if isinstance(stock, dict) and row.get("sku"):
                     key = str(row["sku"]).casefold()
@@ -254,7 +272,12 @@ class MagentoAdapter:
         return flags
 
     def _pages(
-        self, path: str, filters: list[tuple[str, str, str]], *, sort: str
+        self,
+        path: str,
+        filters: list[tuple[str, str, str]],
+        *,
+        sort: str,
+        tally: RowTally | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Rows of every page, stopping at ``total_count`` (not at a short page)."""
         page, last = 1, 1
@@ -262,7 +285,10 @@ class MagentoAdapter:
             params = _search_params(filters, sort=sort, page=page)
             data = self._call("GET", path, params=params, what=f"read page {page}")
             last = max(1, math.ceil(int(data.get("total_count") or 0) / PAGE_SIZE))
-            yield from data.get("items") or []
+            rows = data.get("items") or []
+            yield from rows
+            if tally is not None:
+                tally.page(len(rows))
             page += 1
 
     def _legacy_item(self, product: Mapping[str, Any]) -> ChannelItem:

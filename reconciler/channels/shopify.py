@@ -32,6 +32,8 @@ from reconciler.channels.base import (
     ItemOutcome,
     ItemProblem,
     Outcome,
+    PageSeen,
+    RowTally,
     match_key,
 )
 from reconciler.channels.retry import LeakyBucket, with_retries
@@ -96,15 +98,18 @@ class ShopifyAdapter:
 
     # --- reading ---------------------------------------------------------------
 
-    def read(self, skus: Collection[str] | None = None) -> ChannelSnapshot:
+    def read(
+        self, skus: Collection[str] | None = None, on_page: PageSeen | None = None
+    ) -> ChannelSnapshot:
         """Every variant at the store's location, or only the given SKUs.
 
         The ``sku:`` search filter over-matches (it is tokenised), so a read of
-        given SKUs keeps only the exact matches of what came back.
+        given SKUs keeps only the exact matches of what came back. ``on_page``
+        counts the variants of each page.
         """
         location = self.location_id()
         wanted = None if skus is None else {match_key(s, casefold=False) for s in skus}
-        nodes = self._variant_nodes(location, wanted)
+        nodes = self._variant_nodes(location, wanted, RowTally(on_page))
         snapshot = self._snapshot(nodes, wanted)
         logger.info(
             "event=shopify.read store=%s items=%d skipped_empty_sku=%d",
@@ -133,18 +138,24 @@ class ShopifyAdapter:
             f"locations seen: {listed}"
         )
 
-    def _variant_nodes(self, location: str, wanted: set[str] | None) -> list[Json]:
+    def _variant_nodes(
+        self, location: str, wanted: set[str] | None, tally: RowTally
+    ) -> list[Json]:
         if wanted is not None and not wanted:
             return []
         variables: Json = {"location": location, "query": None}
         if wanted is None or len(wanted) > SEARCH_LIMIT:
-            return list(self._pages("productVariants", q.STOCK_PAGE, variables))
+            pages = self._pages("productVariants", q.STOCK_PAGE, variables, tally=tally)
+            return list(pages)
         unique: dict[str, Json] = {}
         ordered = sorted(wanted)
         for start in range(0, len(ordered), SEARCH_CHUNK):
             search = _sku_search(ordered[start : start + SEARCH_CHUNK])
             chunk_variables = {**variables, "query": search}
-            for node in self._pages("productVariants", q.STOCK_PAGE, chunk_variables):
+            pages = self._pages(
+                "productVariants", q.STOCK_PAGE, chunk_variables, tally=tally
+            )
+            for node in pages:
                 unique.setdefault(str(node.get("id")), node)
         return list(unique.values())
 
@@ -154,6 +165,8 @@ class ShopifyAdapter:
         document: str,
         variables: Mapping[str, Any],
         node_cost: int = q.STOCK_NODE_COST,
+        *,
+        tally: RowTally | None = None,
     ) -> Iterator[Json]:
         """The nodes of a connection, page after page, at the largest page."""
         after: str | None = None
@@ -163,7 +176,10 @@ class ShopifyAdapter:
             cost = q.connection_cost(first, node_cost)
             data = self._call(root, document, page_variables, cost)
             connection = _mapping(data.get(root), root)
-            yield from (_mapping(node, root) for node in connection.get("nodes") or [])
+            nodes = connection.get("nodes") or []
+            yield from (_mapping(node, root) for node in nodes)
+            if tally is not None:
+                tally.page(len(nodes))
             page_info = _mapping(connection.get("pageInfo"), "pageInfo")
             if not page_info.get("hasNextPage"):
                 return

@@ -31,11 +31,14 @@ class _StoreState:
     reading: bool = False
     done: int = 0
     total: int | None = None
+    failed: bool = False
 
     def status(self) -> str:
         parts = []
-        if self.reading:
-            parts.append(f"reading, {self.read or 0:,} items")
+        if self.failed:
+            parts.append(f"read failed after {self.read or 0:,} records")
+        elif self.reading:
+            parts.append(f"reading, {self.read or 0:,} records")
         elif self.read is not None:
             parts.append(f"read {self.read:,} items")
         if self.total is not None:
@@ -67,8 +70,20 @@ class Progress:
     def read_started(self, store: str) -> None:
         self._update(store, reading=True)
 
-    def read_page(self, store: str, items_so_far: int) -> None:
-        self._update(store, reading=True, read=items_so_far)
+    def read_page(self, store: str, records_so_far: int) -> None:
+        """A page came in; the count covers every listing the read pages."""
+        self._update(store, reading=True, read=records_so_far)
+
+    def read_done(self, store: str, items: int) -> None:
+        """The store's read is over with ``items`` items: its final line."""
+        self._update(store, read=items)
+        self.store_done(store)
+
+    def read_failed(self, store: str) -> None:
+        """The store's read failed: its final line says so."""
+        with self._lock:
+            self._stores.setdefault(store, _StoreState()).failed = True
+        self.store_done(store)
 
     def write_batch(self, store: str, done: int, total: int) -> None:
         self._update(store, done=done, total=total)

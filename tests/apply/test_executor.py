@@ -71,6 +71,17 @@ class Recorder:
     def read_started(self, store: str) -> None:
         self.events.append(("read", store))
 
+    def read_page(self, store: str, records_so_far: int) -> None:
+        self.events.append(("page", store, str(records_so_far)))
+
+    def read_done(self, store: str, items: int) -> None:
+        self.events.append(("read done", store, str(items)))
+        self.store_done(store)
+
+    def read_failed(self, store: str) -> None:
+        self.events.append(("read failed", store))
+        self.store_done(store)
+
     def write_batch(self, store: str, done: int, total: int) -> None:
         self.events.append(("write", store, f"{done}/{total}"))
 
@@ -86,7 +97,12 @@ def test_progress_is_reported_per_store(world: World) -> None:
     assert sorted(recorder.events) == [
         ("done", "magento-eu"),
         ("done", "magento-uk"),
+        ("done", "magento-uk"),
+        ("page", "magento-eu", "1"),
+        ("page", "magento-uk", "2"),
         ("read", "magento-eu"),
         ("read", "magento-uk"),
+        ("read done", "magento-eu", "1"),
+        ("read done", "magento-uk", "2"),
         ("write", "magento-uk", "2/2"),
     ]

@@ -118,8 +118,11 @@ def change(sku: str, quantity: int, expected: int) -> DesiredChange:
 def test_reads_1200_skus_in_four_sorted_pages() -> None:
     emulator = catalog(1200)
 
-    snapshot = adapter_for(emulator).read()
+    counts: list[int] = []
 
+    snapshot = adapter_for(emulator).read(on_page=counts.append)
+
+    assert counts == [300, 600, 900, 1200]
     assert emulator.requests == [get("/products", page_query(n)) for n in (1, 2, 3, 4)]
     assert len(snapshot.items) == 1200
     assert snapshot.casefold is True
@@ -181,7 +184,9 @@ def test_reads_msi_source_items_of_the_configured_source() -> None:
     emulator = catalog(3, sources=("default", "eu-west"))
     emulator.set_source_quantity("SKU-00002", "eu-west", 6)
 
-    snapshot = adapter_for(emulator, source="eu-west").read()
+    counts: list[int] = []
+
+    snapshot = adapter_for(emulator, source="eu-west").read(on_page=counts.append)
 
     query = page_query(1, sort="sku", filters=(("source_code", "eu-west", "eq"),))
     assert emulator.requests == [
@@ -191,6 +196,7 @@ def test_reads_msi_source_items_of_the_configured_source() -> None:
     assert list(snapshot.items.values()) == [
         ChannelItem("SKU-00002", "SKU-00002", True, 6, True)
     ]
+    assert counts == [3, 4]  # three products' flags, then one source item
 
 
 def test_msi_items_take_their_product_s_manage_stock_flag() -> None:

@@ -113,9 +113,11 @@ def test_read_of_1200_skus_in_pages_paced_by_the_bucket() -> None:
     clock = FakeClock()
     shop = shop_with(1200, clock, quantity=7)
     adapter = connect(shop, clock=clock)
+    counts: list[int] = []
 
-    snapshot = adapter.read()
+    snapshot = adapter.read(on_page=counts.append)
 
+    assert counts == [249, 498, 747, 996, 1200]
     assert calls(shop) == [
         (PATH, "StoreLocations", 250),
         (PATH, "StockPage", (249, False, None)),

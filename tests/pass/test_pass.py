@@ -11,8 +11,10 @@ from reconciler.errors import ConfigInvalid
 from reconciler.hub import open_state
 from reconciler.hub.records import JournalEntry
 from reconciler.plan.model import Label
+from reconciler.report.progress import Progress
 from reconciler.runner import EXIT_ERROR, EXIT_OK, EXIT_PENDING
 from tests.apply.world import World, seed_hub, write_store
+from tests.report.test_progress import FakeTerminal, screen
 
 
 def journal(world: World, run_id: int | None) -> list[tuple[str, ...]]:
@@ -227,3 +229,24 @@ def test_drift_on_the_hub_master_store_is_labelled(world: World) -> None:
     uk = plan.store("magento-uk")
     assert uk is not None
     assert [(c.sku, c.label) for c in uk.pushes] == [("B-2", Label.DRIFT)]
+
+
+def test_a_terminal_sees_each_store_s_read_page_by_page(world: World) -> None:
+    stock(world)
+    eu = world.emulators["magento-eu"]
+    for number in range(648):
+        eu.add_product(f"P-{number:04d}", 1)
+    terminal = FakeTerminal()
+
+    world.run(dry_run=True, progress=Progress(terminal, width=200))
+
+    drawn = terminal.getvalue().replace("\r", "\n")
+    for shown in (
+        "magento-eu: reading, 300 records",
+        "magento-eu: reading, 600 records",
+        "magento-eu: reading, 650 records",
+        "magento-uk: reading, 2 records",
+    ):
+        assert shown in drawn
+    assert "magento-eu: read 650 items, done" in screen(terminal.getvalue())
+    assert "magento-uk: read 2 items, done" in screen(terminal.getvalue())

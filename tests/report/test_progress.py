@@ -35,6 +35,7 @@ def screen(written: str) -> list[str]:
 def exercise(progress: Progress) -> None:
     progress.read_started("shopify-us")
     progress.read_page("shopify-us", 250)
+    progress.read_done("shopify-us", 249)
     progress.write_batch("shopify-us", 100, 200)
     progress.store_done("shopify-us")
 
@@ -57,15 +58,32 @@ def test_updates_redraw_one_line_and_a_done_store_keeps_its_own() -> None:
 
     exercise(Progress(terminal, width=80))
 
-    assert terminal.getvalue() == (
-        "shopify-us: reading, 0 items"
-        "\r                            \r"
-        "shopify-us: reading, 250 items"
-        "\r                              \r"
-        "shopify-us: read 250 items, wrote 100/200"
-        "\r                                         \r"
-        "shopify-us: read 250 items, wrote 100/200, done\n"
-    )
+    assert screen(terminal.getvalue()) == [
+        "shopify-us: read 249 items, done",
+        "shopify-us: wrote 100/200, done",
+        "",
+    ]
+    assert terminal.getvalue().split("\r")[:4] == [
+        "shopify-us: reading, 0 records",
+        " " * 30,
+        "shopify-us: reading, 250 records",
+        " " * 32,
+    ]
+
+
+def test_a_failed_read_ends_its_store_s_line_saying_so() -> None:
+    terminal = FakeTerminal()
+    progress = Progress(terminal, width=80)
+
+    progress.read_started("magento-eu")
+    progress.read_page("magento-eu", 600)
+    progress.read_page("shopify-us", 250)
+    progress.read_failed("magento-eu")
+
+    assert screen(terminal.getvalue()) == [
+        "magento-eu: read failed after 600 records, done",
+        "shopify-us: reading, 250 records",
+    ]
 
 
 def test_concurrent_stores_share_the_status_line() -> None:
@@ -76,7 +94,7 @@ def test_concurrent_stores_share_the_status_line() -> None:
     progress.read_page("magento-eu", 1_200)
 
     assert screen(terminal.getvalue()) == [
-        "shopify-us: reading, 500 items | magento-eu: reading, 1,200 items"
+        "shopify-us: reading, 500 records | magento-eu: reading, 1,200 records"
     ]
 
 
@@ -87,7 +105,7 @@ def test_the_status_line_is_cut_at_the_terminal_width() -> None:
     progress.read_page("shopify-us", 500)
     progress.read_page("magento-eu", 1_200)
 
-    assert screen(terminal.getvalue()) == ["shopify-us: reading, 500 item"]
+    assert screen(terminal.getvalue()) == ["shopify-us: reading, 500 reco"]
 
 
 def test_threads_end_with_one_line_per_store() -> None:
@@ -99,6 +117,7 @@ def test_threads_end_with_one_line_per_store() -> None:
         progress.read_started(store)
         for page in range(1, 51):
             progress.read_page(store, page * 250)
+        progress.read_done(store, 12_500)
         for done in range(0, 1_001, 100):
             progress.write_batch(store, done, 1_000)
         progress.store_done(store)
@@ -110,6 +129,7 @@ def test_threads_end_with_one_line_per_store() -> None:
         thread.join()
 
     assert sorted(screen(terminal.getvalue())) == sorted(
-        [f"{store}: read 12,500 items, wrote 1,000/1,000, done" for store in stores]
+        [f"{store}: read 12,500 items, done" for store in stores]
+        + [f"{store}: wrote 1,000/1,000, done" for store in stores]
         + [""]
     )
