@@ -4,6 +4,7 @@ The one place that turns a ``StoreConfig`` into an ``httpx.Client`` and an
 adapter. ``sandbox://NAME`` endpoints get the embedded emulator behind an
 in-process transport (the made-up host below never reaches a network);
 ``http(s)://`` endpoints are real URLs, a served sandbox on loopback included.
+Both clients wait at most the store's ``channel.timeout`` for an answer.
 Tokens come from the environment variable the config names and never appear
 in a message or a log.
 """
@@ -27,7 +28,8 @@ from reconciler.sandbox.registry import sandbox_name, store_transport
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+CONNECT_SECONDS = 10.0
+"""The longest a connection may take to open, within the store's timeout."""
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -46,12 +48,13 @@ def open_adapter(
     if sandbox_name(endpoint) is not None:
         client = _sandbox_client(store, config_root, state_dir)
     else:
-        client = httpx.Client(base_url=_real_url(store), timeout=TIMEOUT)
+        client = httpx.Client(base_url=_real_url(store), timeout=_timeout(store))
     log.info(
-        "event=channel.open store=%s type=%s endpoint=%s",
+        "event=channel.open store=%s type=%s endpoint=%s timeout=%d",
         store.name,
         store.channel.type,
         endpoint,
+        store.channel.timeout,
     )
     return _adapter(store, client, token, clock or SystemClock())
 
@@ -72,7 +75,13 @@ def _sandbox_client(
 ) -> httpx.Client:
     transport = store_transport(store, config_root=config_root, state_dir=state_dir)
     base_url = f"http://{store.name}.sandbox.invalid"
-    return httpx.Client(base_url=base_url, transport=transport, timeout=TIMEOUT)
+    return httpx.Client(base_url=base_url, transport=transport, timeout=_timeout(store))
+
+
+def _timeout(store: StoreConfig) -> httpx.Timeout:
+    """Read, write and pool waits of ``channel.timeout``; connect at most 10 s."""
+    seconds = float(store.channel.timeout)
+    return httpx.Timeout(seconds, connect=min(CONNECT_SECONDS, seconds))
 
 
 def _real_url(store: StoreConfig) -> str:

@@ -111,7 +111,8 @@ def serve(
       POST /_control/NAME/faults      change the faults of the next requests,
                                       any subset of these fields:
         {"server_errors": N,          answer the next N requests 503
-         "timeouts": N,               stall, then close without an answer
+         "timeouts": N,               answer nothing until the client gives
+                                      up (at most 120 s), then close
          "dropped": N,                close the connection at once
          "refusals": {"SKU": ["CODE", "MESSAGE"]},
                                       refuse writes of SKU (permanent)

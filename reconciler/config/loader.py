@@ -22,6 +22,7 @@ from typing import Any
 
 from reconciler.config.checks import SANDBOX, StoreRef, cross_file_problems
 from reconciler.config.model import (
+    DEFAULT_CHANNEL_TIMEOUT,
     Channel,
     Direction,
     Guard,
@@ -44,6 +45,7 @@ from reconciler.config.schema import (
     MIN_INTERVAL,
     FileKind,
     interval_seconds,
+    timeout_seconds,
     validate_file,
 )
 from reconciler.config.yamlload import LIBYAML, YamlFile, YamlMap, parse_yaml
@@ -103,6 +105,17 @@ def parse_interval(value: int | str) -> int:
     seconds = interval_seconds(value)
     if seconds is None:
         raise ValueError(f"not an interval the schema allows: {value!r}")
+    return seconds
+
+
+def parse_timeout(value: int | str) -> int:
+    """A channel timeout (``10s``, ``2m`` or a whole number) as seconds.
+
+    Only for a value the schema passed; anything else is a ``ValueError``.
+    """
+    seconds = timeout_seconds(value)
+    if seconds is None:
+        raise ValueError(f"not a timeout the schema allows: {value!r}")
     return seconds
 
 
@@ -605,6 +618,7 @@ def _channel(channel: YamlMap, token_mark: Mark | None) -> Channel:
             token_env=_token_env(channel),
             activate_unstocked=channel.get("activate_unstocked", False),
             seed=channel.get("seed"),
+            timeout=_timeout(channel),
             token_mark=token_mark,
         )
     base_url = channel.get("base_url")
@@ -617,8 +631,13 @@ def _channel(channel: YamlMap, token_mark: Mark | None) -> Channel:
         seed=channel.get("seed"),
         bulk=channel.get("bulk", False),
         recheck=channel.get("recheck", False),
+        timeout=_timeout(channel),
         token_mark=token_mark,
     )
+
+
+def _timeout(channel: YamlMap) -> int:
+    return parse_timeout(channel.get("timeout", DEFAULT_CHANNEL_TIMEOUT))
 
 
 def _feed(feed: YamlMap) -> InventoryFeed | None:

@@ -140,6 +140,10 @@ class SyncOverride(NamedTuple):
 _NOTHING_SET = SyncOverride()
 
 
+DEFAULT_CHANNEL_TIMEOUT = 30
+"""Seconds a channel request may wait for its answer unless the store says."""
+
+
 @dataclass(frozen=True, slots=True)
 class ShopifyChannel:
     """A Shopify shop and one of its locations.
@@ -149,7 +153,8 @@ class ShopifyChannel:
     ``http://127.0.0.1:PORT/NAME`` for a served one. The GraphQL path
     ``/admin/api/{api_version}/graphql.json`` is appended below it. ``seed``
     (sandbox endpoints only) is the export CSV the emulator starts from, a
-    path relative to the config root.
+    path relative to the config root. ``timeout`` is how many seconds a
+    request may wait for its answer before it counts as timed out.
     """
 
     endpoint: str
@@ -159,6 +164,7 @@ class ShopifyChannel:
     activate_unstocked: bool = False
     seed: str | None = None
     type: Literal["shopify"] = "shopify"
+    timeout: int = DEFAULT_CHANNEL_TIMEOUT
     token_mark: Mark | None = field(default=None, compare=False)
     """Where ``${VAR}`` is written, for warnings; left out of comparisons."""
 
@@ -170,7 +176,8 @@ class MagentoChannel:
     ``endpoint`` is the base URL below which ``/rest/{store_code}/V1/...``
     lives. ``source`` set means MSI source items; ``None`` means legacy stock
     items. ``manage_stock_default`` is the instance's configured default, which
-    ``use_config_manage_stock = true`` resolves to. ``seed`` as for Shopify.
+    ``use_config_manage_stock = true`` resolves to. ``seed`` and ``timeout``
+    as for Shopify.
     ``bulk`` writes legacy stock items through the asynchronous bulk endpoint
     (it needs Magento's queue consumer running) instead of one PUT per SKU.
     ``recheck`` re-reads each write batch just before writing and leaves alone
@@ -186,6 +193,7 @@ class MagentoChannel:
     type: Literal["magento"] = "magento"
     bulk: bool = False
     recheck: bool = False
+    timeout: int = DEFAULT_CHANNEL_TIMEOUT
     token_mark: Mark | None = field(default=None, compare=False)
     """Where ``${VAR}`` is written, for warnings; left out of comparisons."""
 

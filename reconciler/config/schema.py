@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -34,9 +34,29 @@ MAX_INTERVAL = 7 * 24 * 3600
 """An interval's bounds in seconds. A store the daemon syncs less than weekly
 is a config mistake; tests run the daemon on one-second intervals."""
 
+MIN_TIMEOUT = 1
+MAX_TIMEOUT = 10 * 60
+"""A channel timeout's bounds in seconds: whole seconds, as for intervals, and
+a request still unanswered after ten minutes is better given up and retried."""
+
+
+class Duration(NamedTuple):
+    """A schema ``format`` written as ``30s``, ``5m``, ``1h`` or whole seconds."""
+
+    name: str
+    shortest: int
+    longest: int
+    longest_text: str
+
+
+INTERVAL = Duration("interval", MIN_INTERVAL, MAX_INTERVAL, "7 days (168h)")
+TIMEOUT = Duration("timeout", MIN_TIMEOUT, MAX_TIMEOUT, "10 minutes (10m)")
+DURATIONS = {duration.name: duration for duration in (INTERVAL, TIMEOUT)}
+"""The duration formats of the shipped schemas, by format name."""
+
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
-_INTERVAL_TEXT = re.compile(r"([1-9][0-9]*)([smh])")
-_LONGEST_COUNT = len(str(MAX_INTERVAL))
+_DURATION_TEXT = re.compile(r"([1-9][0-9]*)([smh])")
+_LONGEST_COUNT = len(str(max(duration.longest for duration in DURATIONS.values())))
 
 _TYPE_WORDS = {
     "object": "a mapping",
@@ -49,55 +69,73 @@ _TYPE_WORDS = {
 }
 
 
-def interval_seconds(value: Any) -> int | None:
-    """Seconds of an interval (``30s``, ``5m``, ``1h`` or whole seconds), else None.
+def duration_seconds(value: Any, duration: Duration) -> int | None:
+    """Seconds of a duration (``30s``, ``5m``, ``1h`` or whole seconds), else None.
 
-    The one rule behind the schemas' ``interval`` format, the quick check and
-    the loader, so that the three agree: a float (even ``60.0``) is not an
-    interval, text must match exactly (no trailing newline), and the value
-    lies between ``MIN_INTERVAL`` and ``MAX_INTERVAL``.
+    The one rule behind the schemas' duration formats, the quick check and
+    the loader, so that the three agree: a float (even ``60.0``) is not a
+    duration, text must match exactly (no trailing newline), and the value
+    lies within the duration's bounds.
     """
     if value.__class__ is int:
         seconds: int = value
     elif value.__class__ is str:
-        found = _INTERVAL_TEXT.fullmatch(value)
+        found = _DURATION_TEXT.fullmatch(value)
         if found is None or len(found[1]) > _LONGEST_COUNT:
             return None
         seconds = int(found[1]) * _UNIT_SECONDS[found[2]]
     else:
         return None
-    return seconds if MIN_INTERVAL <= seconds <= MAX_INTERVAL else None
+    return seconds if duration.shortest <= seconds <= duration.longest else None
 
 
-def interval_fault(value: Any) -> str | None:
-    """Why ``value`` is not an interval, or None when it is one.
+def interval_seconds(value: Any) -> int | None:
+    """Seconds of an interval, else None (see ``duration_seconds``)."""
+    return duration_seconds(value, INTERVAL)
+
+
+def timeout_seconds(value: Any) -> int | None:
+    """Seconds of a channel timeout, else None (see ``duration_seconds``)."""
+    return duration_seconds(value, TIMEOUT)
+
+
+def duration_fault(value: Any, duration: Duration) -> str | None:
+    """Why ``value`` is not a ``duration``, or None when it is one.
 
     None too for a value that is neither a number nor text: the schema's
     ``type`` reports that one.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if interval_seconds(value) is not None:
+    if duration_seconds(value, duration) is not None:
         return None
     if isinstance(value, float):
         return "is not a whole number"
-    if _too_long(value):
-        return "is longer than 7 days (168h), the longest interval allowed"
+    if _too_long(value, duration.longest):
+        return (
+            f"is longer than {duration.longest_text}, "
+            f"the longest {duration.name} allowed"
+        )
     return "is not valid"
 
 
-def _too_long(value: int | str) -> bool:
+def _too_long(value: int | str, longest: int) -> bool:
     if isinstance(value, int):
-        return value > MAX_INTERVAL
-    found = _INTERVAL_TEXT.fullmatch(value)
+        return value > longest
+    found = _DURATION_TEXT.fullmatch(value)
     return found is not None and (
         len(found[1]) > _LONGEST_COUNT
-        or int(found[1]) * _UNIT_SECONDS[found[2]] > MAX_INTERVAL
+        or int(found[1]) * _UNIT_SECONDS[found[2]] > longest
     )
 
 
+def _duration_check(duration: Duration) -> Callable[[Any], bool]:
+    return lambda value: duration_fault(value, duration) is None
+
+
 _FORMATS = FormatChecker(formats=())
-_FORMATS.checks("interval")(lambda value: interval_fault(value) is None)
+for _format in DURATIONS.values():
+    _FORMATS.checks(_format.name)(_duration_check(_format))
 
 
 @cache
@@ -155,10 +193,10 @@ def validate_file(
 
     told: set[Position] = set()
     for error in validator.iter_errors(document.root):
-        once = error.schema.get("format") == "interval"
+        once = error.schema.get("format") in DURATIONS
         for where, message in _describe(error, document):
             if once and where in told:
-                continue  # an interval breaking several keywords, told once
+                continue  # a duration breaking several keywords, told once
             told.add(where)
             document.problem(where, message)
 
@@ -314,9 +352,10 @@ def _scalar_keyword(word: str, value: Any) -> Check | None:
 
 
 def _format_check(name: str) -> Check:
-    if name != "interval":
+    duration = DURATIONS.get(name)
+    if duration is None:
         raise ValueError(f"schema format {name} has no quick check; add one")
-    return lambda v: interval_fault(v) is None
+    return _duration_check(duration)
 
 
 def _enum_check(choices: Sequence[Any]) -> Check:
@@ -416,12 +455,13 @@ def _value_message(
     shown = "the value" if secret else _show(error.instance)
     ambiguous = document.ambiguous.get(_value_mark(document, path))
     fix = error.schema.get("x-fix", "")
-    fault = interval_fault(error.instance)
+    duration = DURATIONS.get(error.schema.get("format", ""))
+    fault = None if duration is None else duration_fault(error.instance, duration)
 
     if ambiguous is not None and kind in ("enum", "type", "pattern"):
         fix = _ambiguous_fix(error, ambiguous.text)
         return f"{field}: {ambiguous.describe()}; {fix}"
-    if error.schema.get("format") == "interval" and fault is not None:
+    if fault is not None:
         return f"{field}: {shown} {fault}; {fix}"
     if kind == "enum":
         return f"{field}: {shown} is not allowed; write one of {_choices(error)}"

@@ -16,9 +16,15 @@ a JSON ``message`` naming the field, and changes no fault. No exception
 escapes a request: an unexpected one is logged once with its traceback and
 answered 500 with a JSON error.
 
-Transport faults fire as on a real network: a timeout stalls
-``STALL_SECONDS`` and then closes the connection unanswered, a dropped
-connection closes at once. The server binds 127.0.0.1 only.
+Transport faults fire as on a real network. A timeout is a server that does
+not answer: the connection is held open, unanswered, until the client gives
+up and closes it (its own read timeout, ``channel.timeout`` for an adapter),
+so the client sees a real ``ReadTimeout`` after its own timeout, exactly as
+in-process. ``hold_seconds`` (``HOLD_SECONDS`` unless given) caps the hold so
+that a client that never gives up does not keep a handler thread forever, and
+a shutdown ends every hold at once; either way the connection is then closed
+unanswered. A dropped connection closes at once. The server binds 127.0.0.1
+only.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import select
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -42,7 +50,11 @@ from reconciler.sandbox.registry import save
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
-STALL_SECONDS = 2.0
+HOLD_SECONDS = 120.0
+"""The longest a timeout fault holds a connection whose client does not give up."""
+HOLD_POLL_SECONDS = 0.1
+"""How often a held connection looks for a shutdown; a client closing the
+connection ends the hold at once."""
 _READ_ONLY = frozenset({"GET", "HEAD"})
 _FAULT_COUNTERS = ("server_errors", "timeouts", "dropped")
 _FAULT_FIELDS = frozenset({*_FAULT_COUNTERS, "refusals", "concurrent_sales"})
@@ -66,12 +78,24 @@ class SandboxServer(ThreadingHTTPServer):
         port: int = 0,
         host: str = LOOPBACK,
         state_dir: Path | None = None,
+        hold_seconds: float = HOLD_SECONDS,
     ) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the sandbox serves on {LOOPBACK} only, not {host!r}")
         self.emulators = dict(emulators)
         self.state_dir = state_dir
+        self.hold_seconds = hold_seconds
+        self.stopping = threading.Event()
         super().__init__((host, port), _Handler)
+
+    def shutdown(self) -> None:
+        """Stop serving, and end every held connection now rather than at its cap."""
+        self.stopping.set()
+        super().shutdown()
+
+    def server_close(self) -> None:
+        self.stopping.set()
+        super().server_close()
 
     @property
     def port(self) -> int:
@@ -91,9 +115,12 @@ def serve_in_thread(
     *,
     port: int = 0,
     state_dir: Path | None = None,
+    hold_seconds: float = HOLD_SECONDS,
 ) -> Iterator[SandboxServer]:
     """Serve ``emulators`` on loopback in a background thread while in the block."""
-    server = SandboxServer(emulators, port=port, state_dir=state_dir)
+    server = SandboxServer(
+        emulators, port=port, state_dir=state_dir, hold_seconds=hold_seconds
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -171,8 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             response = emulator.handle(request, below)
         except httpx.TimeoutException:
-            time.sleep(STALL_SECONDS)
-            self._hang_up()
+            self._hold(store)
             return
         except httpx.TransportError:
             self._hang_up()
@@ -196,6 +222,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._reply(200, answer)
 
+    def _hold(self, store: str) -> None:
+        """Answer nothing until the client gives up, the cap, or a shutdown."""
+        started = time.monotonic()
+        ended = _held_until(
+            self.connection, self.server.hold_seconds, self.server.stopping
+        )
+        log.info(
+            "event=sandbox.timeout store=%s ended=%s held=%.3f",
+            store,
+            ended,
+            time.monotonic() - started,
+        )
+        self._hang_up()
+
     def _hang_up(self) -> None:
         self.close_connection = True
         with contextlib.suppress(OSError):
@@ -213,6 +253,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(content)))
         self.end_headers()
         self.wfile.write(content)
+
+
+def _held_until(
+    connection: socket.socket, seconds: float, stopping: threading.Event
+) -> str:
+    """Hold ``connection`` unanswered; why the hold ended.
+
+    ``client_closed`` when the connection turns readable: a client waiting
+    for its answer sends nothing more, so that is its close (or reset).
+    ``cap`` after ``seconds``, ``shutdown`` once ``stopping`` is set. Nothing
+    is read from the connection, which is closed next in every case.
+    """
+    deadline = time.monotonic() + seconds
+    while not stopping.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "cap"
+        wait = min(left, HOLD_POLL_SECONDS)
+        readable, _, _ = select.select([connection], [], [], wait)
+        if readable:
+            return "client_closed"
+    return "shutdown"
 
 
 def _control(emulator: EmulatorBase, method: str, action: str, body: bytes) -> Any:

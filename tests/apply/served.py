@@ -32,7 +32,7 @@ channel:
   endpoint: http://127.0.0.1:{port}/{name}
   store_code: all
   token: ${{{variable}}}
-inventory:
+{timeout}inventory:
   direction: {direction}
   mode: automatic
   interval: 5m
@@ -46,7 +46,7 @@ channel:
   api_version: "2025-01"
   location: Main warehouse
   token: ${{{variable}}}
-inventory:
+{timeout}inventory:
   direction: {direction}
   mode: automatic
   interval: 5m
@@ -61,12 +61,16 @@ SHOPIFY_HEADER = (
 
 @dataclass(frozen=True, slots=True)
 class ServedStore:
-    """One store of the world: its channel kind, direction and seeded stock."""
+    """One store of the world: its channel kind, direction and seeded stock.
+
+    ``timeout`` is written as the store's ``channel.timeout`` when given.
+    """
 
     name: str
     kind: str
     direction: str
     stock: dict[str, int]
+    timeout: str | None = None
 
     @property
     def token_variable(self) -> str:
@@ -190,6 +194,7 @@ def _started(
             port=world.port,
             direction=store.direction,
             variable=store.token_variable,
+            timeout=f"  timeout: {store.timeout}\n" if store.timeout else "",
         )
         (root / "config" / "stores" / f"{store.name}.yaml").write_text(text)
     return world

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reconciler.channels.base import DesiredChange, ItemOutcome, Outcome
@@ -16,13 +17,16 @@ from reconciler.errors import ChannelConfigError
 SEED = "sku,product_type,qty,is_in_stock,manage_stock,use_config_manage_stock\n"
 
 
-def magento_store(endpoint: str, *, token_env: str | None = None) -> StoreConfig:
+def magento_store(
+    endpoint: str, *, token_env: str | None = None, timeout: int = 30
+) -> StoreConfig:
     channel = MagentoChannel(
         endpoint=endpoint,
         store_code="all",
         source=None,
         token_env=token_env,
         seed="fixtures/eu.csv",
+        timeout=timeout,
     )
     mark = Mark("stores/magento-eu.yaml", 1, 1)
     return StoreConfig("magento-eu", mark, channel, SyncOverride())
@@ -114,6 +118,32 @@ def test_real_endpoint_with_its_token_builds_without_connecting(tmp_path: Path) 
     assert isinstance(adapter, MagentoAdapter)
     assert str(adapter._client.base_url) == "https://shop.example.eu"
     assert adapter._client.timeout.read == 30.0
+    adapter.close()
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["sandbox://magento-eu", "http://127.0.0.1:9/magento-eu"], ids=str
+)
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (30, httpx.Timeout(30.0, connect=10.0)),
+        (1, httpx.Timeout(1.0, connect=1.0)),
+        (600, httpx.Timeout(600.0, connect=10.0)),
+    ],
+    ids=["default", "shorter-than-connect", "longest"],
+)
+def test_the_client_waits_the_configured_timeout(
+    endpoint: str, seconds: int, expected: httpx.Timeout, config_root: Path
+) -> None:
+    store = magento_store(endpoint, timeout=seconds)
+
+    adapter = open_adapter(
+        store, config_root=config_root, state_dir=config_root / "state", env={}
+    )
+
+    assert isinstance(adapter, MagentoAdapter)
+    assert adapter._client.timeout == expected
     adapter.close()
 
 
