@@ -565,7 +565,7 @@ class MagentoAdapter:
         if now is not None and _moved(change, now):
             return _stale(change.sku, now)
         if change.managed != change.expected_managed or change.quantity is None:
-            message = "MSI source items carry no manage-stock flag; set it in Magento"
+            message = _flag_not_written(change, self.channel.source or "")
             return ItemOutcome(change.sku, Outcome.REFUSED, "unsupported", message)
         return None
 
@@ -782,6 +782,18 @@ def _legacy_precheck(
         return _stale(change.sku, current)
     quantity = current.quantity if change.quantity is None else change.quantity
     return _Write(change, quantity)
+
+
+def _flag_not_written(change: DesiredChange, source: str) -> str:
+    def word(managed: bool) -> str:
+        return "Yes" if managed else "No"
+
+    return (
+        f"Manage Stock is {word(change.expected_managed)} in Magento but "
+        f"{word(change.managed)} in the hub; under MSI it is kept on the product, "
+        f"not on source {source}, and is not written: set it in Magento "
+        f"(Advanced Inventory) or the SKU's manage_inventory in the config"
+    )
 
 
 def _operation_outcome(

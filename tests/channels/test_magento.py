@@ -616,6 +616,28 @@ def test_msi_with_recheck_leaves_moved_and_unassigned_items_alone() -> None:
     assert ("default", "sku-00003") not in emulator.source_items
 
 
+def test_msi_refuses_to_change_manage_stock_and_says_where_it_lives() -> None:
+    emulator = catalog(2)
+    unmanage = DesiredChange("SKU-00001", "SKU-00001", False, None, True, 10)
+
+    outcomes = adapter_for(emulator, source="default").write(
+        [unmanage, change("SKU-00002", 3, 10)]
+    )
+
+    assert outcomes == [
+        ItemOutcome(
+            "SKU-00001",
+            Outcome.REFUSED,
+            "unsupported",
+            "Manage Stock is Yes in Magento but No in the hub; under MSI it is kept "
+            "on the product, not on source default, and is not written: set it in "
+            "Magento (Advanced Inventory) or the SKU's manage_inventory in the config",
+        ),
+        ItemOutcome("SKU-00002", Outcome.APPLIED, quantity_after=3),
+    ]
+    assert emulator.requests == [source_post(["SKU-00002"], 3)]
+
+
 # --- writing, legacy through the asynchronous bulk endpoint ------------------------
 
 BULK = "/rest/all/async/bulk/V1/products/bySku/stockItems/byItemId"
