@@ -14,9 +14,9 @@ Printed, never asserted:
   calls counted from the emulators' request logs.
 
 Legacy Magento stock items are written one synchronous PUT per SKU by
-default, each read before and read back after (Magento has no compare-and-set
-and answers 200 to saves it did not store); ``--bulk`` writes each batch with
-the asynchronous bulk endpoint instead.
+default, each batch read back after (Magento answers 200 to saves it did not
+store); ``--bulk`` writes each batch with the asynchronous bulk endpoint
+instead.
 
 Run: ``python bench/daemon.py [--rounds 3] [--interval 10] [--bulk]``
 """

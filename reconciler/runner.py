@@ -470,18 +470,38 @@ def _read_all(
 
 
 def _plan(policy: Policy, read: _Read, options: PassOptions) -> Plan:
+    """The guarded plan. When a master store's guard stops its pulls, the
+    plan is made again with that store marked, so that nothing is pushed
+    from the hub values it would have changed (``master_guarded``)."""
     selection = Selection(
         skus=frozenset(options.skus) or None, include_manual=options.include_manual
     )
+    unread = _why_unread(policy, read)
+    configs = policy.repository.stores
+    allow = set(options.allow_mass_change)
+
     plan = make_plan(
+        policy, read.hub, read.snapshots, read.seen, selection=selection, unread=unread
+    )
+    plan = guard_plan(plan, configs, allow)
+    guarded = {
+        store.store: store.guard.message or ""
+        for store in plan.stores
+        if store.pulls and store.guard is not None and store.guard.blocks
+    }
+    if not guarded:
+        return plan
+
+    replanned = make_plan(
         policy,
         read.hub,
         read.snapshots,
         read.seen,
         selection=selection,
-        unread=_why_unread(policy, read),
+        unread=unread,
+        guarded=guarded,
     )
-    return guard_plan(plan, policy.repository.stores, set(options.allow_mass_change))
+    return guard_plan(replanned, configs, allow)
 
 
 def _why_unread(policy: Policy, read: _Read) -> dict[str, str]:

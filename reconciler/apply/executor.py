@@ -142,7 +142,7 @@ def apply_plan(
     progress: BatchProgress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> ApplyResult:
-    """Pulls, then the pushes of every store its guard lets through."""
+    """Pulls, then pushes, of every store its guard lets through."""
     results = apply_pulls(plan, hub, journal)
     failures: list[StoreFailure] = []
     runnable: list[tuple[StorePlan, ChannelAdapter]] = []
@@ -192,8 +192,14 @@ class _StopCheck:
 def apply_pulls(
     plan: Plan, hub: Mapping[str, HubRecord], journal: Journal
 ) -> list[ChangeResult]:
-    """Write every pull to the hub, with seen values and journal, at once."""
-    pulls = [change for store in plan.stores for change in store.pulls]
+    """Write every pull to the hub, with seen values and journal, at once;
+    a store whose guard blocks has its pulls left out like its pushes."""
+    pulls = [
+        change
+        for store in plan.stores
+        if store.guard is None or not store.guard.blocks
+        for change in store.pulls
+    ]
     if not pulls:
         return []
 

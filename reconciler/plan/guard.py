@@ -1,9 +1,15 @@
 """The guard: stop a store's apply when its plan would zero or change too much.
 
 Shares are taken of the store's managed SKUs as read in this pass: ``zeroed``
-counts pushes that set a positive quantity to 0 or below, ``changed`` counts
-every push. A tripped guard stops only that store; ``--allow-mass-change
-STORE`` overrides it for one run.
+counts the changes that set a positive quantity to 0 or below, ``changed``
+counts every change. Both count the store's pushes (the hub's values written
+to the store) and its pulls (a master store's values written to the hub): a
+master store that suddenly reports many zeroes, after a failed import on the
+channel say, trips its guard before the hub takes them. A tripped guard stops
+only that store, pulls and pushes alike; the planner then pushes nothing of
+the SKUs whose master it is (``master_guarded``), since the hub's values of
+those SKUs are in doubt. ``--allow-mass-change STORE`` overrides it for one
+run.
 
 Floors: a share of a handful of SKUs swings wildly (one change in a store
 of ten is 10 %), so a guard trips only when the share exceeds the limit *and*
@@ -52,17 +58,21 @@ def guard_plan(
 
 
 def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerdict:
-    """Whether the store's pushes stay within its guard."""
+    """Whether the store's pulls and pushes stay within its guard."""
     limits = config.guard
-    zeroed = sum(1 for change in store.pushes if change.zeroes)
-    changed = len(store.pushes)
+    zeroed = sum(1 for change in (*store.pulls, *store.pushes) if change.zeroes)
+    changed = len(store.pulls) + len(store.pushes)
     managed = store.managed_count
 
     message = _excess(store.store, "zeroes", zeroed, managed, limits.max_zeroed, config)
+    pulled = sum(1 for change in store.pulls if change.zeroes)
     if message is None:
         message = _excess(
             store.store, "changes", changed, managed, limits.max_changed, config
         )
+        pulled = len(store.pulls)
+    if message is not None and pulled:
+        message += f"; {pulled:,} of them the hub would take from {store.store}"
     if message is not None and not allow:
         message += f"; raise it or pass --allow-mass-change {store.store}"
 

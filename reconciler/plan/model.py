@@ -61,6 +61,7 @@ class SkipReason(enum.StrEnum):
     UNMANAGED_QUANTITY = "unmanaged_quantity"  # master is managed, no quantity
     CONFLICT = "conflict"  # two master stores for the SKU
     MASTER_NOT_READ = "master_not_read"  # the SKU's master store was not read
+    MASTER_GUARDED = "master_guarded"  # the master store's guard stopped its pulls
 
 
 class HoldReason(enum.StrEnum):
@@ -159,8 +160,8 @@ class Skipped:
 class GuardVerdict:
     """The guard's reading of one store's plan.
 
-    ``zeroed``/``changed`` are counts of pushes; ``managed`` the store's
-    managed SKUs the shares are taken of. ``tripped`` stops the store's
+    ``zeroed``/``changed`` count the store's pulls and pushes; ``managed``
+    the store's managed SKUs the shares are taken of. ``tripped`` stops the store's
     apply; ``allowed`` says ``--allow-mass-change`` overrode a trip.
     """
 

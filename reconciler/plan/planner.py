@@ -13,7 +13,9 @@ A route whose one master store was not read in this pass (not selected,
 suspended, or its read failed) pushes nothing: the hub's values of its SKUs
 may be stale or placeholders the master's next read replaces (an import's
 zero), so each SKU that differs on a store it feeds is skipped there as
-``master_not_read``.
+``master_not_read``. A master store named in ``guarded`` (its guard stopped
+its pulls) still has its pulls planned, for the report, but its route pushes
+nothing either: its SKUs are skipped as ``master_guarded``.
 
 Magento's stock status (``ChannelItem.in_stock``) is derived, not synced:
 ``not (managed and quantity <= 0)`` (DESIGN.md section 5). On a store the hub
@@ -176,7 +178,8 @@ class _Route:
     """How a group of SKUs syncs: its master stores and the stores it feeds.
 
     ``master`` is set when exactly one store is master and it was read;
-    ``unread`` says why when exactly one store is master and it was not.
+    ``unread`` says why when exactly one store is master and it was not;
+    ``guarded`` says why when that master's guard stopped its pulls.
     Routes that resolve alike are one object, so they compare by identity.
     """
 
@@ -184,6 +187,7 @@ class _Route:
     master: _Target | None
     targets: tuple[_Target, ...]
     unread: str | None = None
+    guarded: str | None = None
 
 
 _RouteKey = tuple[
@@ -208,11 +212,13 @@ class _Routes:
         policy: PolicyView,
         parts: Mapping[str, _StoreParts],
         unread: Mapping[str, str],
+        guarded: Mapping[str, str],
     ) -> None:
         repository = policy.repository
         self._policy = policy
         self._parts = parts
         self._unread = unread
+        self._guarded = guarded
         self._stores = tuple(repository.stores)
         self.vendor_of = repository.vendor_of
         self._overridden = frozenset(_skus_with_overrides(repository))
@@ -255,7 +261,11 @@ class _Routes:
         if len(masters) != 1:
             return self._share(_Route(tuple(sorted(masters)), None, tuple(targets)))
         unread = None if master else self._why_unread(masters[0])
-        return self._share(_Route(tuple(masters), master, tuple(targets), unread))
+        guarded = self._guarded.get(masters[0]) if master else None
+        if guarded is not None:
+            guarded = f"the guard of master store {masters[0]} stopped it: {guarded}"
+        route = _Route(tuple(masters), master, tuple(targets), unread, guarded)
+        return self._share(route)
 
     def _why_unread(self, master: str) -> str:
         why = self._unread.get(master, "not read in this pass")
@@ -292,6 +302,7 @@ def make_plan(
     selection: Selection | None = None,
     now: datetime | None = None,
     unread: Mapping[str, str] | None = None,
+    guarded: Mapping[str, str] | None = None,
 ) -> Plan:
     """Plan the changes that make every non-master side match its master.
 
@@ -299,7 +310,8 @@ def make_plan(
     counts when looking for a SKU's master, so a conflict with a store that
     was not read is still found. ``unread`` says why a store was not read
     (``not selected``, ``read failed``), for the skips of the SKUs it is
-    master of.
+    master of; ``guarded`` holds the master stores whose guard stopped their
+    pulls, with the guard's message.
     """
     selection = selection or Selection()
     configs = policy.repository.stores
@@ -309,7 +321,7 @@ def make_plan(
         )
         for name, snap in sorted(snapshots.items())
     }
-    routes = _Routes(policy, parts, unread or {})
+    routes = _Routes(policy, parts, unread or {}, guarded or {})
     conflicts: list[Conflict] = []
 
     records = _planned_records(hub, selection.skus)
@@ -445,18 +457,24 @@ def _plan_group(route: _Route, group: _Group, selection: Selection) -> None:
     master's read, the route pushes nothing."""
     if route.unread is not None:
         for target in route.targets:
-            _skip_unread(target, group, route.unread)
+            _skip_unread(target, group, route.unread, SkipReason.MASTER_NOT_READ)
         return
     pulled: _Pulled = {}
     if route.master is not None:
         pulled = _plan_pulls(route.master, group, selection)
     for target in route.targets:
-        _plan_pushes(target, group, pulled, selection)
+        if route.guarded is not None:
+            _skip_unread(target, group, route.guarded, SkipReason.MASTER_GUARDED)
+        else:
+            _plan_pushes(target, group, pulled, selection)
 
 
-def _skip_unread(target: _Target, group: _Group, detail: str) -> None:
+def _skip_unread(
+    target: _Target, group: _Group, detail: str, reason: SkipReason
+) -> None:
     """Skip every SKU of the group that differs on the store, as its master
-    store was not read: the hub's values of these SKUs are not the truth."""
+    store was not read (or was stopped by its guard): the hub's values of
+    these SKUs are not the truth."""
     parts = target.parts
     behind = _out_of_sync(
         _found(target, group), group, target.manage, flags=parts.flags_stock
@@ -464,7 +482,6 @@ def _skip_unread(target: _Target, group: _Group, detail: str) -> None:
     _count_found(parts, group, behind, target.manage)
 
     name = parts.config.name
-    reason = SkipReason.MASTER_NOT_READ
     parts.skipped.extend(
         Skipped(name, record.sku, reason, detail) for record, _ in behind
     )

@@ -10,7 +10,7 @@ from reconciler.channels.base import Outcome
 from reconciler.errors import ConfigInvalid
 from reconciler.hub import open_state
 from reconciler.hub.records import JournalEntry
-from reconciler.plan.model import Label
+from reconciler.plan.model import Label, SkipReason
 from reconciler.report.progress import Progress
 from reconciler.runner import EXIT_ERROR, EXIT_OK, EXIT_PENDING
 from tests.apply.world import World, seed_hub, write_store
@@ -250,3 +250,57 @@ def test_a_terminal_sees_each_store_s_read_page_by_page(world: World) -> None:
         assert shown in drawn
     assert "magento-eu: read 650 items, done" in screen(terminal.getvalue())
     assert "magento-uk: read 2 items, done" in screen(terminal.getvalue())
+
+
+def zeroing_master(world: World) -> None:
+    """magento-eu (master) reports 12 of its 20 SKUs at 0; the hub has 5 of
+    each, and magento-uk holds the hub's values but for one drifted SKU."""
+    eu, uk = world.emulators["magento-eu"], world.emulators["magento-uk"]
+    skus = [f"S-{n:02d}" for n in range(20)]
+    for number, sku in enumerate(skus):
+        eu.add_product(sku, 0 if number < 12 else 5)
+        uk.add_product(sku, 3 if sku == "S-19" else 5)
+    seed_hub(world.state_url, {sku: (True, 5) for sku in skus})
+
+
+def test_a_master_store_zeroing_much_of_the_hub_is_stopped_by_its_guard(
+    world: World,
+) -> None:
+    zeroing_master(world)
+    hub_before = world.hub()
+
+    result = world.run()
+
+    assert result.exit_code == EXIT_ERROR
+    eu = result.plan.store("magento-eu")
+    uk = result.plan.store("magento-uk")
+    assert eu is not None and uk is not None
+    assert eu.guard is not None and eu.guard.blocks
+    assert (eu.guard.zeroed, len(eu.pulls)) == (12, 12)
+    assert eu.guard.message is not None
+    assert "12 of them the hub would take from magento-eu" in eu.guard.message
+    assert uk.pushes == ()
+    assert [(s.sku, s.reason) for s in uk.skipped] == [
+        ("S-19", SkipReason.MASTER_GUARDED)
+    ]
+    assert uk.skipped[0].detail is not None
+    assert uk.skipped[0].detail.startswith(
+        "the guard of master store magento-eu stopped it: plan zeroes 12 of 20"
+    )
+    assert world.hub() == hub_before
+    assert world.writes("magento-uk") == []
+    assert journal(world, result.run_id) == []
+
+
+def test_allowing_the_master_store_s_mass_change_lets_it_through(
+    world: World,
+) -> None:
+    zeroing_master(world)
+
+    result = world.run(allow_mass_change=("magento-eu", "magento-uk"))
+
+    assert result.exit_code == EXIT_OK, result.failures
+    assert world.hub()["S-00"] == (True, 0)
+    assert world.hub()["S-19"] == (True, 5)
+    assert world.stock("magento-uk")["S-00"] == 0
+    assert world.stock("magento-uk")["S-19"] == 5

@@ -167,3 +167,46 @@ def test_small_store_message_names_its_floor() -> None:
         "guard.max_zeroed is 5% in stores/shopify-us.yaml (a store of 30 managed "
         "SKUs trips from 6); raise it or pass --allow-mass-change shopify-us"
     )
+
+
+EU_MASTER = store("magento-eu", Direction.CHANNEL_TO_HUB)
+
+
+def pull(sku: str, before: int, after: int) -> Change:
+    """The hub taking ``after`` from the master store magento-eu."""
+    return change(sku, before, after)._replace(store="magento-eu", target=Side.HUB)
+
+
+def test_a_master_store_zeroing_the_hub_trips_its_guard() -> None:
+    pulls = [pull(f"Z-{n}", 5, 0) for n in range(12)] + [pull("R-1", 5, 6)]
+    plan = StorePlan(
+        "magento-eu", "channel_to_hub", pulls=tuple(pulls), managed_count=40
+    )
+
+    verdict = judge_store(plan, EU_MASTER, allow=False)
+
+    assert (verdict.zeroed, verdict.changed, verdict.blocks) == (12, 13, True)
+    assert verdict.message == (
+        "plan zeroes 12 of 40 managed SKUs (30.0%) on magento-eu; "
+        "guard.max_zeroed is 5% in stores/magento-eu.yaml (a store of 40 managed "
+        "SKUs trips from 8); 12 of them the hub would take from magento-eu; raise "
+        "it or pass --allow-mass-change magento-eu"
+    )
+
+
+def test_pulls_and_pushes_of_one_store_count_together() -> None:
+    pulls = tuple(pull(f"P-{n}", 5, 6) for n in range(300))
+    pushes = tuple(change(f"Q-{n}", 5, 6) for n in range(250))
+    plan = StorePlan(
+        "magento-eu", "channel_to_hub", pulls=pulls, pushes=pushes, managed_count=1000
+    )
+
+    verdict = judge_store(plan, EU_MASTER, allow=False)
+
+    assert verdict.changed == 550
+    assert verdict.message is not None
+    assert verdict.message.startswith(
+        "plan changes 550 of 1,000 managed SKUs (55.0%) on magento-eu; "
+        "guard.max_changed is 50% in stores/magento-eu.yaml; 300 of them the hub "
+        "would take from magento-eu"
+    )
