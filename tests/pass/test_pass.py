@@ -260,7 +260,7 @@ def zeroing_master(world: World) -> None:
     for number, sku in enumerate(skus):
         eu.add_product(sku, 0 if number < 12 else 5)
         uk.add_product(sku, 3 if sku == "S-19" else 5)
-    seed_hub(world.state_url, {sku: (True, 5) for sku in skus})
+    seed_hub(world.state_url, dict.fromkeys(skus, (True, 5)))
 
 
 def test_a_master_store_zeroing_much_of_the_hub_is_stopped_by_its_guard(
