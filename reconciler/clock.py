@@ -21,9 +21,18 @@ class Clock(Protocol):
 @runtime_checkable
 class WaitCounter(Protocol):
     """A clock told why it waits: ``"throttle"`` (the channel's rate limit,
-    429/THROTTLED) or ``"retry"`` (5xx, timeout, dropped connection)."""
+    429/THROTTLED), ``"retry"`` (5xx, timeout, dropped connection) or
+    ``"poll"`` (waiting on the channel's own queue, a Magento bulk)."""
 
     def sleep_for(self, seconds: float, reason: str) -> None: ...
+
+
+def sleep_because(clock: Clock, seconds: float, reason: str) -> None:
+    """Sleep on ``clock``, telling it why when it counts its waits."""
+    if isinstance(clock, WaitCounter):
+        clock.sleep_for(seconds, reason)
+    else:
+        clock.sleep(seconds)
 
 
 class SystemClock:

@@ -99,7 +99,7 @@ from reconciler.channels.base import (
     match_key,
 )
 from reconciler.channels.retry import with_retries
-from reconciler.clock import Backoff, Clock
+from reconciler.clock import Backoff, Clock, sleep_because
 from reconciler.config.model import MagentoChannel
 from reconciler.errors import (
     ChannelRefused,
@@ -492,7 +492,7 @@ class MagentoAdapter:
         """The bulk's operations by id, polled until none is open (or time is up)."""
         operations: dict[int, Mapping[str, Any]] = {}
         for attempt in range(self._bulk_poll.attempts):
-            self._clock.sleep(self._bulk_poll.delay(attempt))
+            sleep_because(self._clock, self._bulk_poll.delay(attempt), "poll")
             path = f"/bulk/{_segment(uuid)}/status"
             status = self._call("GET", path, what=f"bulk status {uuid}")
             operations = {

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.clock import Backoff, Clock, WaitCounter
+from reconciler.clock import Backoff, Clock, sleep_because
 from reconciler.errors import ChannelThrottled, TemporaryError
 
 logger = logging.getLogger(__name__)
@@ -73,11 +73,8 @@ def with_retries(
 def _wait(clock: Clock, seconds: float, error: TemporaryError) -> None:
     """Sleep, telling a clock that counts waits whether a rate limit
     (``ChannelThrottled``) or a failure (any other temporary error) caused it."""
-    if isinstance(clock, WaitCounter):
-        reason = "throttle" if isinstance(error, ChannelThrottled) else "retry"
-        clock.sleep_for(seconds, reason)
-    else:
-        clock.sleep(seconds)
+    reason = "throttle" if isinstance(error, ChannelThrottled) else "retry"
+    sleep_because(clock, seconds, reason)
 
 
 @dataclass

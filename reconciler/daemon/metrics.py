@@ -57,6 +57,12 @@ class DaemonMetrics:
             ["store"],
             registry=r,
         )
+        self.poll_waits = Counter(
+            "reconciler_bulk_poll_waits",
+            "Waits for a Magento bulk's operations before polling their status.",
+            ["store"],
+            registry=r,
+        )
         self.items_failed = Counter(
             "reconciler_items_failed",
             "Items that failed to apply.",
@@ -93,6 +99,7 @@ class DaemonMetrics:
         self.drift.labels(store).inc(outcome.drift)
         self.throttle_waits.labels(store).inc(outcome.throttle_waits)
         self.retry_waits.labels(store).inc(outcome.retry_waits)
+        self.poll_waits.labels(store).inc(outcome.poll_waits)
         self.items_failed.labels(store).inc(outcome.failed_items)
         if outcome.ok:
             self.last_success.labels(store).set(at)

@@ -26,14 +26,15 @@ class CountingClock:
 
     The adapters wait only through their clock. The retry helper says why
     (``sleep_for``): a rate limit's refusal (429, THROTTLED) is a throttle
-    wait, a failure's retry (5xx, timeout, dropped connection) a retry wait.
-    A plain ``sleep`` is an adapter pacing itself to the channel's rate limit
-    (or polling a bulk operation), counted as a throttle wait.
+    wait, a failure's retry (5xx, timeout, dropped connection) a retry wait,
+    a wait for a Magento bulk's status a poll wait. A plain ``sleep`` is an
+    adapter pacing itself to the channel's rate limit, a throttle wait.
     """
 
     inner: Clock
     waits: int = 0
     retry_waits: int = 0
+    poll_waits: int = 0
     waited: list[float] = field(default_factory=list)
 
     def monotonic(self) -> float:
@@ -46,6 +47,8 @@ class CountingClock:
         if seconds > 0:
             if reason == "retry":
                 self.retry_waits += 1
+            elif reason == "poll":
+                self.poll_waits += 1
             else:
                 self.waits += 1
             self.waited.append(seconds)
@@ -66,11 +69,15 @@ def store_pass(
         state_url=state_url, stores=(store,), env=env, kind=RunKind.DAEMON
     )
     result = run_pass(generation.root, options, clock=clock, should_stop=should_stop)
-    return outcome_of(result, store, clock.waits, clock.retry_waits)
+    return outcome_of(result, store, clock.waits, clock.retry_waits, clock.poll_waits)
 
 
 def outcome_of(
-    result: PassResult, store: str, throttle_waits: int, retry_waits: int = 0
+    result: PassResult,
+    store: str,
+    throttle_waits: int,
+    retry_waits: int = 0,
+    poll_waits: int = 0,
 ) -> PassOutcome:
     changes = Counter(r.outcome.value for r in result.results)
     by_store = Counter((r.change.store, r.outcome.value) for r in result.results)
@@ -92,6 +99,7 @@ def outcome_of(
         failed_items=failed,
         throttle_waits=throttle_waits,
         retry_waits=retry_waits,
+        poll_waits=poll_waits,
         pending=failed + len(result.failures) + result.left,
         error="; ".join(errors) or None,
         stopped=result.left > 0,

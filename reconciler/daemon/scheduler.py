@@ -50,7 +50,8 @@ class PassOutcome:
     differences the pass found and did not resolve (failed or skipped items,
     or changes a stop left for the next pass); ``stopped`` says a stop ended
     the pass between two batches. ``throttle_waits`` counts waits for a
-    channel's rate limit, ``retry_waits`` waits before retrying a failure.
+    channel's rate limit, ``retry_waits`` waits before retrying a failure,
+    ``poll_waits`` waits for a Magento bulk's consumer.
     """
 
     ok: bool
@@ -61,6 +62,7 @@ class PassOutcome:
     failed_items: int = 0
     throttle_waits: int = 0
     retry_waits: int = 0
+    poll_waits: int = 0
     pending: int = 0
     error: str | None = None
     stopped: bool = False
