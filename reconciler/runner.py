@@ -246,10 +246,15 @@ def _suspended(policy: Policy, options: PassOptions) -> tuple[SuspendedStore, ..
     (a pass naming its stores leaves the others out for that reason alone)."""
     named = set(options.stores)
     return tuple(
-        SuspendedStore(name, config.mark.path, named=bool(named))
+        SuspendedStore(name, _where_suspended(config), named=bool(named))
         for name, config in sorted(policy.repository.stores.items())
         if config.suspended and (not named or name in named)
     )
+
+
+def _where_suspended(config: StoreConfig) -> str:
+    mark = config.suspended_mark
+    return f"{mark.path}:{mark.line}" if mark is not None else config.mark.path
 
 
 def _feeding_masters(

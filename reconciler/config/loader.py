@@ -268,6 +268,28 @@ class _Loading:
     def mark(self, document: YamlFile, where: tuple[int, int]) -> Mark:
         return Mark(document.path, where[0], where[1])
 
+    def guard(
+        self, document: YamlFile, section: YamlMap | None, fallback: Guard
+    ) -> Guard:
+        """The section's limits, each with its mark; unset ones from ``fallback``."""
+        if not section:
+            return fallback
+        zeroed, changed = "max_zeroed", "max_changed"
+        return Guard(
+            max_zeroed=parse_share(section.get(zeroed, fallback.max_zeroed)),
+            max_changed=parse_share(section.get(changed, fallback.max_changed)),
+            zeroed_mark=(
+                self.mark(document, section.value_mark(zeroed))
+                if zeroed in section
+                else fallback.zeroed_mark
+            ),
+            changed_mark=(
+                self.mark(document, section.value_mark(changed))
+                if changed in section
+                else fallback.changed_mark
+            ),
+        )
+
     def token_mark(self, document: YamlFile) -> Mark | None:
         channel: YamlMap = document.root["channel"]
         if "token" not in channel:
@@ -285,7 +307,7 @@ class _Loading:
             default_direction=Direction(defaults.get("direction", Direction.NONE)),
             default_mode=Mode(defaults.get("mode", Mode.AUTOMATIC)),
             default_interval=parse_interval(defaults.get("interval", 300)),
-            guard=_guard(root.get("guard"), Guard()),
+            guard=self.guard(document, root.get("guard"), Guard()),
             mark=self.mark(document, root.mark),
         )
 
@@ -303,8 +325,13 @@ class _Loading:
                 interval=own.interval or self.defaults.interval,
                 manage_inventory=own.manage_inventory,
             ),
-            guard=_guard(root.get("guard"), self.settings.guard),
+            guard=self.guard(document, root.get("guard"), self.settings.guard),
             suspended=root.get("suspended", False),
+            suspended_mark=(
+                self.mark(document, root.value_mark("suspended"))
+                if "suspended" in root
+                else None
+            ),
             negative_stock=NegativeStock(
                 inventory.get("negative_stock", NegativeStock.PUSH_ZERO)
             ),
@@ -592,15 +619,6 @@ class _PlainProducts:
 def _plain_sku(sku: str) -> bool:
     """Not empty, and no surrounding whitespace (the schema's ``propertyNames``)."""
     return bool(sku) and not sku[0].isspace() and not sku[-1].isspace()
-
-
-def _guard(section: YamlMap | None, fallback: Guard) -> Guard:
-    if not section:
-        return fallback
-    return Guard(
-        max_zeroed=parse_share(section.get("max_zeroed", fallback.max_zeroed)),
-        max_changed=parse_share(section.get("max_changed", fallback.max_changed)),
-    )
 
 
 def _token_env(channel: YamlMap) -> str | None:

@@ -203,10 +203,16 @@ Channel = ShopifyChannel | MagentoChannel
 
 @dataclass(frozen=True, slots=True)
 class Guard:
-    """Per-run safety limits of a store, as fractions of its managed SKUs."""
+    """Per-run safety limits of a store, as fractions of its managed SKUs.
+
+    The marks say where each limit is written (a store's file or
+    ``reconciler.yaml``); ``None`` when it is the built-in default.
+    """
 
     max_zeroed: float = 0.05
     max_changed: float = 0.50
+    zeroed_mark: Mark | None = field(default=None, compare=False)
+    changed_mark: Mark | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +231,8 @@ class StoreConfig:
     guard: Guard = Guard()
     suspended: bool = False
     negative_stock: NegativeStock = NegativeStock.PUSH_ZERO
+    suspended_mark: Mark | None = field(default=None, compare=False)
+    """Where ``suspended`` is written, for warnings; left out of comparisons."""
 
     @property
     def casefold_skus(self) -> bool:

@@ -66,15 +66,18 @@ def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerd
 
     message = _excess(store.store, "zeroes", zeroed, managed, limits.max_zeroed, config)
     pulled = sum(1 for change in store.pulls if change.zeroes)
+    written = limits.zeroed_mark is not None
     if message is None:
         message = _excess(
             store.store, "changes", changed, managed, limits.max_changed, config
         )
         pulled = len(store.pulls)
+        written = limits.changed_mark is not None
     if message is not None and pulled:
         message += f"; {pulled:,} of them the hub would take from {store.store}"
     if message is not None and not allow:
-        message += f"; raise it or pass --allow-mass-change {store.store}"
+        change_it = "raise it" if written else f"set it in {config.mark.path}"
+        message += f"; {change_it} or pass --allow-mass-change {store.store}"
 
     verdict = GuardVerdict(
         store=store.store,
@@ -103,13 +106,14 @@ def _excess(
         return None
 
     setting = "guard.max_zeroed" if verb == "zeroes" else "guard.max_changed"
+    mark = config.guard.zeroed_mark if verb == "zeroes" else config.guard.changed_mark
+    where = f"in {mark.path}:{mark.line}" if mark is not None else "by default"
     small = ""
     if floor < MIN_CHANGES_TO_TRIP:
         small = f" (a store of {managed:,} managed SKUs trips from {floor:,})"
     return (
         f"plan {verb} {count:,} of {managed:,} managed SKUs ({share:.1%}) on "
-        f"{store}; {setting} is {limit * 100:g}% in "
-        f"{config.mark.path}{small}"
+        f"{store}; {setting} is {limit * 100:g}% {where}{small}"
     )
 
 

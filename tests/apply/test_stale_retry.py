@@ -15,7 +15,7 @@ from tests.apply.world import World, make_world, seed_hub
 SKU = "MH01-XS-Black"
 GUARD = (
     "plan zeroes 20 of 20 managed SKUs (100.0%) on magento-uk; guard.max_zeroed "
-    "is 5% in stores/magento-uk.yaml (a store of 20 managed SKUs trips from 4); "
+    "is 5% in stores/magento-uk.yaml:11 (a store of 20 managed SKUs trips from 4); "
     "raise it or pass --allow-mass-change magento-uk"
 )
 

@@ -208,6 +208,32 @@ def test_without_reconciler_yaml_unset_defaults_stay_none(tmp_path: Path) -> Non
     assert store.guard == Guard(max_zeroed=0.10, max_changed=0.50)
 
 
+def test_guard_limits_and_suspended_keep_where_they_are_written(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "reconciler.yaml": "guard:\n  max_changed: 40%\n",
+        "stores/shopify-us.yaml": SHOPIFY,
+        "stores/magento-eu.yaml": MAGENTO,
+        "exports/shopify.csv": "SKU\n",
+    }
+    root = _write(tmp_path, files)
+
+    stores = load_repository(root).stores
+    us, eu = stores["shopify-us"], stores["magento-eu"]
+
+    assert (us.guard.max_zeroed, us.guard.max_changed) == (0.10, 0.40)
+    assert us.guard.zeroed_mark == _at("stores/shopify-us.yaml", 11, 15)
+    assert us.guard.changed_mark == _at("reconciler.yaml", 2, 16)
+    assert eu.guard.zeroed_mark is None
+    assert eu.guard.changed_mark == _at("reconciler.yaml", 2, 16)
+    assert (eu.suspended, eu.suspended_mark) == (
+        True,
+        _at("stores/magento-eu.yaml", 11, 12),
+    )
+    assert us.suspended_mark is None
+
+
 def test_problems_of_all_files_come_sorted_in_one_error(tmp_path: Path) -> None:
     root = _write(
         tmp_path,

@@ -178,7 +178,7 @@ def test_guard_trips_on_a_batch_that_zeroes_most_of_a_store(world: World) -> Non
             "magento-uk",
             "guard",
             "plan zeroes 20 of 20 managed SKUs (100.0%) on magento-uk; "
-            "guard.max_zeroed is 5% in stores/magento-uk.yaml (a store of 20 "
+            "guard.max_zeroed is 5% in stores/magento-uk.yaml:11 (a store of 20 "
             "managed SKUs trips from 4); raise it or pass "
             "--allow-mass-change magento-uk",
         )

@@ -16,7 +16,8 @@ from reconciler.runner import SuspendedStore
 from tests.apply.world import World, make_world
 from tests.cli import Repo, make_repo
 
-FILE = "stores/shopify-us.yaml"
+PATH = "stores/shopify-us.yaml"
+FILE = f"{PATH}:15"  # where `suspended: true` is written
 WARNING = (
     f"reconcile: shopify-us is suspended ({FILE}); running it because --store "
     "names it\n"
@@ -28,7 +29,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
     """magento-eu and shopify-us, the latter suspended."""
     monkeypatch.chdir(tmp_path)
     repo = make_repo(tmp_path)
-    path = repo.config / FILE
+    path = repo.config / PATH
     path.write_text(path.read_text() + "suspended: true\n")
     return repo
 
@@ -47,9 +48,7 @@ def test_a_full_pass_lists_the_suspended_store_it_left_out(repo: Repo) -> None:
     markdown = dry_run(repo, "--format", "markdown")
 
     assert text.exit_code == 0, text.stderr
-    assert "shopify-us: suspended in stores/shopify-us.yaml, skipped" in (
-        text.stdout.splitlines()
-    )
+    assert f"shopify-us: suspended in {FILE}, skipped" in (text.stdout.splitlines())
     assert "shopify-us <- hub" not in text.stdout
     plan = json.loads(document.stdout)
     jsonschema.Draft202012Validator(load_schema()).validate(plan)
@@ -84,11 +83,11 @@ def test_naming_another_store_neither_lists_nor_warns(repo: Repo) -> None:
     ("stores", "expected"),
     [
         pytest.param(
-            (), (SuspendedStore("magento-uk", "stores/magento-uk.yaml"),), id="full"
+            (), (SuspendedStore("magento-uk", "stores/magento-uk.yaml:13"),), id="full"
         ),
         pytest.param(
             ("magento-uk",),
-            (SuspendedStore("magento-uk", "stores/magento-uk.yaml", named=True),),
+            (SuspendedStore("magento-uk", "stores/magento-uk.yaml:13", named=True),),
             id="named",
         ),
         pytest.param(("magento-eu",), (), id="other-named"),

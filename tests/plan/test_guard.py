@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.config.model import Direction, Guard
+from reconciler.config.model import Direction, Guard, Mark
 from reconciler.plan.guard import (
     MIN_CHANGES_TO_TRIP,
     guard_plan,
@@ -62,8 +62,8 @@ def test_zeroing_most_of_a_store_trips_with_numbers_and_setting() -> None:
         tripped=True,
         message=(
             "plan zeroes 812 of 1,000 managed SKUs (81.2%) on shopify-us; "
-            "guard.max_zeroed is 5% in stores/shopify-us.yaml; raise it or pass "
-            "--allow-mass-change shopify-us"
+            "guard.max_zeroed is 5% by default; set it in stores/shopify-us.yaml "
+            "or pass --allow-mass-change shopify-us"
         ),
     )
     assert verdict.blocks
@@ -91,8 +91,8 @@ def test_changed_share_names_max_changed() -> None:
 
     assert verdict.message == (
         "plan changes 600 of 1,000 managed SKUs (60.0%) on shopify-us; "
-        "guard.max_changed is 50% in stores/shopify-us.yaml; raise it or pass "
-        "--allow-mass-change shopify-us"
+        "guard.max_changed is 50% by default; set it in stores/shopify-us.yaml "
+        "or pass --allow-mass-change shopify-us"
     )
 
 
@@ -164,12 +164,22 @@ def test_small_store_message_names_its_floor() -> None:
 
     assert verdict.message == (
         "plan zeroes 9 of 30 managed SKUs (30.0%) on shopify-us; "
-        "guard.max_zeroed is 5% in stores/shopify-us.yaml (a store of 30 managed "
-        "SKUs trips from 6); raise it or pass --allow-mass-change shopify-us"
+        "guard.max_zeroed is 5% by default (a store of 30 managed SKUs trips "
+        "from 6); set it in stores/shopify-us.yaml or pass --allow-mass-change "
+        "shopify-us"
     )
 
 
-EU_MASTER = store("magento-eu", Direction.CHANNEL_TO_HUB)
+EU_MASTER = store(
+    "magento-eu",
+    Direction.CHANNEL_TO_HUB,
+    guard=Guard(
+        0.05,
+        0.5,
+        zeroed_mark=Mark("stores/magento-eu.yaml", 14, 15),
+        changed_mark=Mark("stores/magento-eu.yaml", 15, 16),
+    ),
+)
 
 
 def pull(sku: str, before: int, after: int) -> Change:
@@ -188,7 +198,7 @@ def test_a_master_store_zeroing_the_hub_trips_its_guard() -> None:
     assert (verdict.zeroed, verdict.changed, verdict.blocks) == (12, 13, True)
     assert verdict.message == (
         "plan zeroes 12 of 40 managed SKUs (30.0%) on magento-eu; "
-        "guard.max_zeroed is 5% in stores/magento-eu.yaml (a store of 40 managed "
+        "guard.max_zeroed is 5% in stores/magento-eu.yaml:14 (a store of 40 managed "
         "SKUs trips from 8); 12 of them the hub would take from magento-eu; raise "
         "it or pass --allow-mass-change magento-eu"
     )
@@ -207,6 +217,6 @@ def test_pulls_and_pushes_of_one_store_count_together() -> None:
     assert verdict.message is not None
     assert verdict.message.startswith(
         "plan changes 550 of 1,000 managed SKUs (55.0%) on magento-eu; "
-        "guard.max_changed is 50% in stores/magento-eu.yaml; 300 of them the hub "
+        "guard.max_changed is 50% in stores/magento-eu.yaml:15; 300 of them the hub "
         "would take from magento-eu"
     )
