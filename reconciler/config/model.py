@@ -180,8 +180,9 @@ class MagentoChannel:
     as for Shopify.
     ``bulk`` writes legacy stock items through the asynchronous bulk endpoint
     (it needs Magento's queue consumer running) instead of one PUT per SKU.
-    ``recheck`` re-reads each write batch just before writing and leaves alone
-    the items that moved since the plan's read (Magento has no compare-and-set).
+    ``recheck`` re-reads each write batch just before writing and reports the
+    items that moved since the plan's read as stale, for the executor to
+    re-plan (Magento has no compare-and-set).
     """
 
     endpoint: str
