@@ -24,13 +24,14 @@ Writing. Magento has no compare-and-set. With ``channel.recheck`` each batch
 is re-read just before writing (legacy: the product search with an ``in``
 filter on ``sku``; MSI: the source-items search filtered by source and SKUs,
 and the product search for the flags), and any item whose value moved since
-the snapshot is reported ``STALE`` and left alone; an item the re-read no
+the snapshot is reported ``STALE`` and not written (the executor re-plans it
+from the re-read, as after a stale compare-and-set on Shopify); an item the re-read no
 longer finds is ``REFUSED`` (legacy) or ``STALE`` (MSI: unassigned from the
 source) and not written. The window between that re-read and the write stays
 open all the same. It is off by default: it costs a search per batch (two
-under MSI) and changes no final value, because the hub is the master of the
-item and the next pass writes the same value over whatever moved (a sale
-landing in the pass is reported as drift either way). Under MSI a sale does
+under MSI) and changes no value written, because the hub is the master of
+the item; it makes the journal's before-values the channel's at the time of
+the write. Under MSI a sale does
 not move a source quantity at all (it adds a reservation; the quantity moves
 at shipment). Without it, a legacy change that leaves the quantity alone
 (stock management switched off) still re-reads its item, because a legacy
