@@ -52,13 +52,16 @@ class ChannelSnapshot:
     counts channel items with no SKU, which are left alone. ``exact`` indexes
     the items by their SKU as the channel spells it, built with the snapshot
     (at read time), so that a planner asks a casefolding store by the hub's
-    spelling first and casefolds only the SKUs that miss.
+    spelling first and casefolds only the SKUs that miss. ``managed_fixed``
+    says why the adapter cannot change an item's stock management, when it
+    cannot (a Magento MSI source), so that a plan skips such a change.
     """
 
     store: str
     items: Mapping[str, ChannelItem]
     casefold: bool = False
     skipped_empty_sku: int = 0
+    managed_fixed: str | None = None
     exact: Mapping[str, ChannelItem] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )

@@ -125,6 +125,11 @@ BULK_POLL = Backoff(delays=(0.5, 1.0, 2.0, 4.0, 8.0, 15.0), attempts=10)
 OPEN, RETRIABLY_FAILED, FAILED, COMPLETE, REJECTED = 4, 2, 3, 1, 5
 """Bulk operation status codes (``GET /V1/bulk/{uuid}/status``)."""
 NO_QTY_TYPES = frozenset({"configurable", "bundle", "grouped"})
+MSI_FLAG_FIXED = (
+    "under MSI Magento keeps Manage Stock on the product, not on source "
+    "{source}, and this store writes only the source: set it in Magento "
+    "(Advanced Inventory) or the SKU's manage_inventory in the config"
+)
 _PLACEHOLDER = re.compile(r"%(\w+)")
 
 
@@ -238,7 +243,13 @@ class MagentoAdapter:
             wanted = {match_key(sku, casefold=True) for sku in skus}
             items = {key: item for key, item in items.items() if key in wanted}
         log.info("event=magento.read store=%s items=%d", self.store, len(items))
-        return ChannelSnapshot(store=self.store, items=items, casefold=True)
+        fixed = MSI_FLAG_FIXED.format(source=self.channel.source)
+        return ChannelSnapshot(
+            store=self.store,
+            items=items,
+            casefold=True,
+            managed_fixed=fixed if self.channel.source else None,
+        )
 
     def _product_rows(
         self, skus: Collection[str] | None, tally: RowTally

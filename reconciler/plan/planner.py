@@ -788,6 +788,11 @@ def _plan_push(
     if not fields:
         return
     name = store.config.name
+    fixed = store.snapshot.managed_fixed
+    if fixed is not None and item.managed is not managed:
+        detail = f"{_flag_text(item.managed, managed)}; {fixed}"
+        store.skipped.append(Skipped(name, sku, SkipReason.NOT_WRITABLE, detail))
+        return
     if hold:
         store.held.append(Held(name, sku, Side.CHANNEL, HoldReason.MANUAL, fields))
         return
@@ -808,6 +813,13 @@ def _plan_push(
             note=note,
         )
     )
+
+
+def _flag_text(on_store: bool, in_hub: bool) -> str:
+    def word(managed: bool) -> str:
+        return "managed" if managed else "not managed"
+
+    return f"stock {word(on_store)} on the store, {word(in_hub)} in the hub"
 
 
 def _pushed_quantity(

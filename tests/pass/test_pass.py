@@ -304,3 +304,31 @@ def test_allowing_the_master_store_s_mass_change_lets_it_through(
     assert world.hub()["S-19"] == (True, 5)
     assert world.stock("magento-uk")["S-00"] == 0
     assert world.stock("magento-uk")["S-19"] == 5
+
+
+def test_msi_store_skips_a_flag_it_cannot_write_and_the_pass_succeeds(
+    world: World,
+) -> None:
+    store_file = world.root / "config" / "stores" / "magento-uk.yaml"
+    text = store_file.read_text().replace(
+        "store_code: all", "store_code: all\n  source: default"
+    )
+    store_file.write_text(text)
+    uk = world.emulators["magento-uk"]
+    uk.add_product("NO-STOCK", 3, use_config_manage_stock=False, manage_stock=False)
+    uk.add_product("KEPT", 1)
+    seed_hub(world.state_url, {"NO-STOCK": (True, 8), "KEPT": (True, 6)})
+
+    result = world.run(stores=("magento-uk",))
+
+    assert result.exit_code == EXIT_OK, result.failures
+    plan = result.plan.store("magento-uk")
+    assert plan is not None
+    assert [(s.sku, s.reason) for s in plan.skipped] == [
+        ("NO-STOCK", SkipReason.NOT_WRITABLE)
+    ]
+    assert world.writes("magento-uk") == [
+        ("POST", "/rest/all/V1/inventory/source-items")
+    ]
+    assert uk.source_quantity("KEPT") == 6
+    assert uk.source_quantity("NO-STOCK") == 3

@@ -3,7 +3,7 @@ whole plans asserted for small inputs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -287,3 +287,34 @@ def test_stale_push_replanned_against_a_wrong_flag_keeps_the_flag() -> None:
     assert replanned == planned._replace(
         fields=(stock(False, True),), expected_quantity=5
     )
+
+
+# --- a store that cannot change stock management -------------------------------
+
+
+def test_a_flag_the_store_cannot_write_is_skipped_and_its_quantity_left() -> None:
+    """mag is an MSI source: SKU-A's flag differs from the hub's and is
+    skipped whole; SKU-B, whose flag agrees, takes the hub's quantity."""
+    policy = Policy(repository(store("mag", H2C, magento=True)))
+    current = item("SKU-B", True, 2)
+    mag = replace(
+        snapshot("mag", item("SKU-A", False, 3), current, casefold=True),
+        managed_fixed="the source keeps no flag",
+    )
+
+    plan = make_plan(
+        policy, hub(("SKU-A", True, 7), ("SKU-B", True, 9)), {"mag": mag}, {}, now=AT
+    )
+
+    mag_plan = plan.store("mag")
+    assert mag_plan is not None
+    assert mag_plan.skipped == (
+        Skipped(
+            "mag",
+            "SKU-A",
+            SkipReason.NOT_WRITABLE,
+            "stock not managed on the store, managed in the hub; the source keeps "
+            "no flag",
+        ),
+    )
+    assert [(c.sku, c.fields) for c in mag_plan.pushes] == [("SKU-B", (qty(2, 9),))]
