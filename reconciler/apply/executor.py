@@ -50,7 +50,9 @@ class BatchProgress(Protocol):
     """Told after each written batch of a store (items done of the total), and
     when the store's writes are over."""
 
-    def write_batch(self, store: str, done: int, total: int) -> None: ...
+    def write_batch(self, store: str, done: int, total: int, applied: int) -> None:
+        """``done`` of ``total`` sent so far, ``applied`` of them applied."""
+        ...
 
     def store_done(self, store: str) -> None: ...
 
@@ -309,7 +311,8 @@ def _write_batches(
         _record(store, batch_results, journal, last_try=last_try)
         results.extend(batch_results)
         if progress is not None:
-            progress.write_batch(store, len(results), len(changes))
+            applied = sum(1 for r in results if r.outcome is Outcome.APPLIED)
+            progress.write_batch(store, len(results), len(changes), applied)
     return results, None
 
 

@@ -31,6 +31,7 @@ class _StoreState:
     reading: bool = False
     done: int = 0
     total: int | None = None
+    applied: int = 0
     failed: bool = False
 
     def status(self) -> str:
@@ -42,7 +43,9 @@ class _StoreState:
         elif self.read is not None:
             parts.append(f"read {self.read:,} items")
         if self.total is not None:
-            parts.append(f"wrote {self.done:,}/{self.total:,}")
+            parts.append(f"wrote {self.applied:,}/{self.total:,}")
+        if self.done > self.applied:
+            parts.append(f"{self.done - self.applied:,} not written")
         return ", ".join(parts) if parts else "waiting"
 
 
@@ -85,8 +88,10 @@ class Progress:
             self._stores.setdefault(store, _StoreState()).failed = True
         self.store_done(store)
 
-    def write_batch(self, store: str, done: int, total: int) -> None:
-        self._update(store, done=done, total=total)
+    def write_batch(self, store: str, done: int, total: int, applied: int) -> None:
+        """``done`` of ``total`` changes sent, ``applied`` of them applied (a
+        stale item is re-planned and sent again later)."""
+        self._update(store, done=done, total=total, applied=applied)
 
     def store_done(self, store: str) -> None:
         """Print the store's final line and drop it from the status line."""
@@ -107,6 +112,7 @@ class Progress:
         read: int | None = None,
         done: int | None = None,
         total: int | None = None,
+        applied: int | None = None,
     ) -> None:
         if self._stream is None:
             return
@@ -116,6 +122,7 @@ class Progress:
             state.read = read if read is not None else state.read
             state.done = done if done is not None else state.done
             state.total = total if total is not None else state.total
+            state.applied = applied if applied is not None else state.applied
             self._clear(self._stream)
             self._draw(self._stream)
 

@@ -82,8 +82,8 @@ class Recorder:
         self.events.append(("read failed", store))
         self.store_done(store)
 
-    def write_batch(self, store: str, done: int, total: int) -> None:
-        self.events.append(("write", store, f"{done}/{total}"))
+    def write_batch(self, store: str, done: int, total: int, applied: int) -> None:
+        self.events.append(("write", store, f"{applied}+{done - applied}/{total}"))
 
     def store_done(self, store: str) -> None:
         self.events.append(("done", store))
@@ -104,5 +104,15 @@ def test_progress_is_reported_per_store(world: World) -> None:
         ("read", "magento-uk"),
         ("read done", "magento-eu", "1"),
         ("read done", "magento-uk", "2"),
-        ("write", "magento-uk", "2/2"),
+        ("write", "magento-uk", "2+0/2"),
     ]
+
+
+def test_progress_counts_refused_items_as_not_written(world: World) -> None:
+    world.emulators["magento-uk"].faults.refusals["B-2"] = ("400", "B-2 is locked")
+    recorder = Recorder()
+
+    world.run(progress=recorder)
+
+    writes = [event for event in recorder.events if event[0] == "write"]
+    assert writes == [("write", "magento-uk", "1+1/2")]

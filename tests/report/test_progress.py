@@ -36,7 +36,7 @@ def exercise(progress: Progress) -> None:
     progress.read_started("shopify-us")
     progress.read_page("shopify-us", 250)
     progress.read_done("shopify-us", 249)
-    progress.write_batch("shopify-us", 100, 200)
+    progress.write_batch("shopify-us", 100, 200, 100)
     progress.store_done("shopify-us")
 
 
@@ -119,7 +119,7 @@ def test_threads_end_with_one_line_per_store() -> None:
             progress.read_page(store, page * 250)
         progress.read_done(store, 12_500)
         for done in range(0, 1_001, 100):
-            progress.write_batch(store, done, 1_000)
+            progress.write_batch(store, done, 1_000, done)
         progress.store_done(store)
 
     threads = [threading.Thread(target=work, args=(store,)) for store in stores]
@@ -133,3 +133,17 @@ def test_threads_end_with_one_line_per_store() -> None:
         + [f"{store}: wrote 1,000/1,000, done" for store in stores]
         + [""]
     )
+
+
+def test_changes_sent_but_not_applied_are_not_counted_as_written() -> None:
+    terminal = FakeTerminal()
+    progress = Progress(terminal, width=80)
+
+    progress.write_batch("magento-eu", 250, 300, 247)
+    progress.write_batch("magento-eu", 300, 300, 290)
+    progress.store_done("magento-eu")
+
+    assert screen(terminal.getvalue()) == [
+        "magento-eu: wrote 290/300, 10 not written, done",
+        "",
+    ]
