@@ -103,6 +103,7 @@ from reconciler.channels.retry import with_retries
 from reconciler.clock import Backoff, Clock, sleep_because
 from reconciler.config.model import MagentoChannel
 from reconciler.errors import (
+    ChannelConfigError,
     ChannelRefused,
     ChannelThrottled,
     ChannelUnavailable,
@@ -265,10 +266,18 @@ class MagentoAdapter:
         flags = self._manage_flags(skus, tally)
         source = [("source_code", self.channel.source or "", "eq")]
         path = "/inventory/source-items"
+        found = 0
         for filters in _sku_filters(skus, source):
             for row in self._pages(path, filters, sort="sku", tally=tally):
+                found += 1
                 if str(row.get("sku") or "").strip():
                     yield self._source_item(row, flags)
+        if skus is None and flags and not found:
+            raise ChannelConfigError(
+                f"{self.store}: source {self.channel.source!r} holds none of the "
+                f"{len(flags):,} products of the store; is channel.source the "
+                f"code of one of its MSI sources?"
+            )
 
     def _manage_flags(
         self, skus: Collection[str] | None, tally: RowTally | None = None

@@ -20,7 +20,7 @@ from reconciler.channels.base import (
 from reconciler.channels.magento import MagentoAdapter, render_error
 from reconciler.clock import Backoff, FakeClock
 from reconciler.config.model import MagentoChannel
-from reconciler.errors import ChannelRefused, ChannelUnavailable
+from reconciler.errors import ChannelConfigError, ChannelRefused, ChannelUnavailable
 from reconciler.sandbox.base import ReceivedRequest, transport_for
 from reconciler.sandbox.magento import MagentoEmulator
 
@@ -784,3 +784,17 @@ def test_bulk_with_recheck_sends_only_unmoved_items() -> None:
     ]
     assert emulator.requests[1] == bulk_put(["SKU-00001"], 4)
     assert emulator.quantity("SKU-00002") == 7
+
+
+def test_a_source_holding_none_of_the_products_is_a_config_error() -> None:
+    emulator = catalog(3, sources=("default", "eu-west"))
+
+    with pytest.raises(ChannelConfigError) as raised:
+        adapter_for(emulator, source="eu-wset").read()
+    given = adapter_for(emulator, source="eu-west").read(["SKU-00001"])
+
+    assert str(raised.value) == (
+        "magento-eu: source 'eu-wset' holds none of the 3 products of the store; "
+        "is channel.source the code of one of its MSI sources?"
+    )
+    assert given.items == {}
