@@ -463,10 +463,12 @@ def _value_message(
         return f"{field}: {ambiguous.describe()}; {fix}"
     if fault is not None:
         return f"{field}: {shown} {fault}; {fix}"
+    if kind == "enum" and fix:
+        return f"{field}: {shown} is not allowed; {fix}"
     if kind == "enum":
         return f"{field}: {shown} is not allowed; write one of {_choices(error)}"
     if kind == "type":
-        return _type_message(error, field, shown)
+        return _type_message(error, field, shown, fix)
     if kind == "pattern" and secret:
         return f"{field}: a literal secret is not allowed; {fix}"
     if kind in ("pattern", "minimum", "maximum", "exclusiveMinimum"):
@@ -478,12 +480,14 @@ def _value_message(
     return f"{field}: {shown} is not valid ({kind} {error.validator_value})"
 
 
-def _type_message(error: ValidationError, field: str, shown: str) -> str:
+def _type_message(error: ValidationError, field: str, shown: str, fix: str) -> str:
     expected = _expected(error)
     if error.instance is None:
         return f"{field} is empty; write {expected}"
     if isinstance(error.instance, Mapping | list):
         return f"{field}: got {_kind_of(error.instance)}; write {expected}"
+    if isinstance(error.instance, bool):
+        return f"{field}: {shown} is true or false; {fix or 'write ' + expected}"
     if isinstance(error.instance, int | float) and "text" in expected:
         return f'{field}: {shown} is a number; quote it ("{error.instance}") as text'
     return f"{field}: {shown} is {_kind_of(error.instance)}; write {expected}"
@@ -523,7 +527,10 @@ def _ambiguous_fix(error: ValidationError, text: str) -> str:
 
 
 def _choices(error: ValidationError) -> str:
-    return ", ".join(str(choice) for choice in error.schema["enum"])
+    return ", ".join(
+        str(choice).lower() if isinstance(choice, bool) else str(choice)
+        for choice in error.schema["enum"]
+    )
 
 
 def _show(value: Any) -> str:
