@@ -667,7 +667,7 @@ class MagentoAdapter:
         prefix = self._bulk_prefix if bulk else self._prefix
 
         def attempt() -> Any:
-            return self._send(method, prefix + path, **options)
+            return self._send(method, prefix + path, what, **options)
 
         return with_retries(
             attempt,
@@ -677,13 +677,15 @@ class MagentoAdapter:
             store=self.store,
         )
 
-    def _send(self, method: str, url: str, **options: Any) -> Any:
+    def _send(self, method: str, url: str, what: str, **options: Any) -> Any:
         try:
             response = self._client.request(
                 method, url, headers=self._headers, **options
             )
         except httpx.TimeoutException as error:
-            raise ChannelUnavailable(f"{self.store}: request timed out") from error
+            waited = self._client.timeout.read
+            message = f"{self.store}: {what} timed out after {waited:g} s"
+            raise ChannelUnavailable(message) from error
         except httpx.TransportError as error:
             message = f"{self.store}: connection failed ({type(error).__name__})"
             raise ChannelUnavailable(message) from error

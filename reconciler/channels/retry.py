@@ -54,7 +54,7 @@ def with_retries(
                     type(error).__name__,
                     str(error),
                 )
-                raise
+                raise _given_up(error, number) from (error.__cause__ or error)
             wait = backoff.delay(number - 1, error.retry_after)
             logger.info(
                 "event=channel.retry store=%s what=%s attempt=%d wait=%.3f error=%s "
@@ -68,6 +68,14 @@ def with_retries(
             )
             _wait(clock, wait, error)
             number += 1
+
+
+def _given_up(error: TemporaryError, attempts: int) -> TemporaryError:
+    """The last error, saying how many attempts it ended."""
+    if attempts <= 1:
+        return error
+    message = f"{error} (gave up after {attempts} attempts)"
+    return type(error)(message, retry_after=error.retry_after)
 
 
 def _wait(clock: Clock, seconds: float, error: TemporaryError) -> None:

@@ -389,7 +389,9 @@ class ShopifyAdapter:
         try:
             response = self._client.post(self._path, json=body, headers=headers)
         except httpx.TimeoutException as error:
-            raise ChannelUnavailable(f"store {self.store}: {what} timed out") from error
+            waited = self._client.timeout.read
+            message = f"store {self.store}: {what} timed out after {waited:g} s"
+            raise ChannelUnavailable(message) from error
         except httpx.HTTPError as error:
             raise ChannelUnavailable(
                 f"store {self.store}: {what} failed: {type(error).__name__}"

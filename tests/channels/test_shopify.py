@@ -489,7 +489,9 @@ def test_read_raises_after_the_last_attempt() -> None:
     with pytest.raises(ChannelUnavailable) as raised:
         connect(shop, clock=clock).read()
 
-    assert str(raised.value) == "store shopify-us: locations timed out"
+    assert str(raised.value) == (
+        "store shopify-us: locations timed out after 5 s (gave up after 6 attempts)"
+    )
     assert isinstance(raised.value.__cause__, httpx.ReadTimeout)
     assert clock.waits == list(Backoff().delays)
 
@@ -503,7 +505,10 @@ def test_write_is_deferred_after_the_last_attempt() -> None:
 
     outcomes = adapter.write([change(shop, s, 1, 0) for s in ("SKU-0000", "SKU-0001")])
 
-    message = "store shopify-us: inventorySetQuantities got HTTP 503"
+    message = (
+        "store shopify-us: inventorySetQuantities got HTTP 503 "
+        "(gave up after 6 attempts)"
+    )
     assert outcomes == [
         ItemOutcome(s, Outcome.DEFERRED, code="ChannelUnavailable", message=message)
         for s in ("SKU-0000", "SKU-0001")

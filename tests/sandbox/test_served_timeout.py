@@ -187,7 +187,9 @@ def test_a_read_timing_out_on_every_attempt_is_unavailable(
     adapter.close()
 
     log = world.control("GET", SHOPIFY, "requests")
-    assert str(raised.value) == f"store {SHOPIFY}: locations timed out"
+    assert str(raised.value) == (
+        f"store {SHOPIFY}: locations timed out after 1 s (gave up after 6 attempts)"
+    )
     assert isinstance(raised.value.__cause__, httpx.ReadTimeout)
     assert clock.waits == list(Backoff().delays)
     assert [request["status"] for request in log] == [None] * attempts
