@@ -301,14 +301,25 @@ class EventHandler(logging.Handler):
 
 
 LIBRARY_LOGGERS = ("httpx", "httpcore")
+ALWAYS_SHOWN = ("reconciler.sandbox.registry",)
+"""Loggers whose warnings show without ``-v``: an embedded emulator's seeding
+reports each export row it skipped (file, line, reason) once, when it seeds."""
+
+
+class _AlwaysShown(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING and record.name in ALWAYS_SHOWN
+
+
 LIBRARY_DEBUG = 3
 """``-vvv``: the HTTP libraries' own debug lines too."""
 
 
 def configure_logging(verbose: int) -> None:
     """Quiet by default: the reports and error messages already tell the user,
-    so one handler that drops everything stands in for Python's last-resort
-    one (which would print warnings between them). ``-v`` shows info events,
+    so one handler that drops everything but the seeding warnings of
+    ``ALWAYS_SHOWN`` stands in for Python's last-resort one (which would print
+    every warning between them). ``-v`` shows info events,
     ``-vv`` debug ones; the HTTP libraries (httpx, httpcore) stay at warnings
     unless ``-vvv``, so their per-request lines do not drown the reconciler's.
     The daemon replaces these handlers with its own."""
@@ -319,7 +330,7 @@ def configure_logging(verbose: int) -> None:
     handler = EventHandler()
     handler.setFormatter(logging.Formatter("level=%(levelname)s %(message)s"))
     if verbose <= 0:
-        handler.setLevel(logging.CRITICAL + 1)
+        handler.addFilter(_AlwaysShown())
     else:
         level = logging.INFO if verbose == 1 else logging.DEBUG
         handler.setLevel(level)

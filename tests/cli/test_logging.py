@@ -117,3 +117,19 @@ def test_retries_show_at_one_v_and_libraries_stay_quiet_until_three(
         {"httpx": logging.WARNING, "httpcore": logging.WARNING},
         logging.DEBUG,
     )
+
+
+def test_an_embedded_store_s_skipped_seed_rows_show_without_v(repo: Repo) -> None:
+    seed = repo.config / "magento-eu.csv"
+    seed.write_text(seed.read_text() + ",simple,3,1,1,0\nBAD-1,simple,lots,1,1,0\n")
+
+    first = reconcile(repo, "--dry-run", *repo.args())
+
+    skipped = event_lines(first.stderr)
+    assert len(skipped) == 2
+    assert all(
+        line.startswith("level=WARNING event=sandbox.seed_skipped store=magento-eu ")
+        for line in skipped
+    )
+    assert [line.split(" line=")[1].split(" ")[0] for line in skipped] == ["5", "6"]
+    assert first.returncode == 0
