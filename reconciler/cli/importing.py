@@ -72,7 +72,7 @@ from reconciler.report.documents import (
     render_document,
 )
 from reconciler.report.progress import Progress
-from reconciler.runner import PassOptions, PassResult, run_pass
+from reconciler.runner import EXIT_OK, PassOptions, PassResult, run_pass
 
 SHOWN = 10
 """Hub changes listed one per line before the rest are counted."""
@@ -396,6 +396,13 @@ def _push(
     if result is None:
         return
     click.echo(render_result(result, output_format))
+    if result.exit_code != EXIT_OK:
+        click.echo(
+            f"reconcile import: the hub keeps the batch's records; the push of "
+            f"{_count(len(pushed), 'SKU')} did not finish everywhere (see above), "
+            f"and the next pass pushes what is left",
+            err=True,
+        )
     sys.exit(result.exit_code)
 
 

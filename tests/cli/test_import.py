@@ -14,8 +14,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
+from reconciler.config.model import StoreConfig
 from reconciler.hub.records import HubRecord, JournalEntry, RunKind, RunStatus
 from reconciler.report.jsonreport import load_schema
+from reconciler.sandbox import registry
+from reconciler.sandbox.base import EmulatorBase
 from tests.cli import MAGENTO_STORE, Repo, make_repo, undated
 
 AT = datetime(2026, 1, 2, tzinfo=UTC)
@@ -541,3 +544,29 @@ def test_a_dry_run_tripping_a_guard_says_the_import_would_be_refused(
         "magento-eu", "shopify-us"
     ).replace("nothing was imported", "the import would be refused")
     assert hundred.fingerprint() == before
+
+
+def test_a_push_that_fails_says_the_hub_kept_the_batch(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded(repo)
+    opened = registry.open_store_emulator
+
+    def shopify_refusing(store: StoreConfig, **where: Path) -> EmulatorBase:
+        emulator = opened(store, **where)
+        if store.name == "shopify-us":
+            emulator.faults.refusals["TEE-S"] = ("LOCKED", "TEE-S is locked")
+        return emulator
+
+    monkeypatch.setattr(registry, "open_store_emulator", shopify_refusing)
+
+    result = run(repo, "--yes")
+
+    assert result.exit_code == 1
+    assert "TEE-S is locked" in result.stdout
+    assert repo.hub()["TEE-S"].quantity_available == 7
+    assert (
+        "reconcile import: the hub keeps the batch's records; the push of 2 SKUs "
+        "did not finish everywhere (see above), and the next pass pushes what is "
+        "left\n"
+    ) in result.stderr
