@@ -102,10 +102,7 @@ def parse_interval(value: int | str) -> int:
 
     Only for a value the schema passed; anything else is a ``ValueError``.
     """
-    seconds = interval_seconds(value)
-    if seconds is None:
-        raise ValueError(f"not an interval the schema allows: {value!r}")
-    return seconds
+    return _seconds(interval_seconds(value), value, "an interval")
 
 
 def parse_timeout(value: int | str) -> int:
@@ -113,9 +110,12 @@ def parse_timeout(value: int | str) -> int:
 
     Only for a value the schema passed; anything else is a ``ValueError``.
     """
-    seconds = timeout_seconds(value)
+    return _seconds(timeout_seconds(value), value, "a timeout")
+
+
+def _seconds(seconds: int | None, value: int | str, what: str) -> int:
     if seconds is None:
-        raise ValueError(f"not a timeout the schema allows: {value!r}")
+        raise ValueError(f"not {what} the schema allows: {value!r}")
     return seconds
 
 

@@ -108,6 +108,14 @@ def put_stock(sku_segment: str, managed: bool, qty: int) -> ReceivedRequest:
     return ReceivedRequest("PUT", path, (), body)
 
 
+def moved(sku: str, quantity_after: int) -> ItemOutcome:
+    """The outcome of an item the re-read found moved since the plan's read."""
+    message = "changed on the channel since it was read; not overwritten"
+    return ItemOutcome(
+        sku, Outcome.STALE, message=message, quantity_after=quantity_after
+    )
+
+
 def change(sku: str, quantity: int, expected: int) -> DesiredChange:
     return DesiredChange(sku, sku, True, quantity, True, expected)
 
@@ -409,47 +417,48 @@ def test_error_bodies_are_substituted(body: object, text: str) -> None:
     assert render_error(body) == text
 
 
-def test_a_sku_the_re_read_misses_is_refused_and_never_written() -> None:
+@pytest.mark.parametrize(
+    ("recheck", "refusal", "first_requests"),
+    [
+        pytest.param(
+            True,
+            ItemOutcome(
+                "GONE-1",
+                Outcome.REFUSED,
+                "not_found",
+                "not found on the channel when re-read before writing; not written",
+            ),
+            [search(["GONE-1", "SKU-00001"])],
+            id="recheck-finds-it-gone",
+        ),
+        pytest.param(
+            False,
+            ItemOutcome(
+                "GONE-1",
+                Outcome.REFUSED,
+                "404",
+                'Product with SKU "GONE-1" does not exist',
+            ),
+            [put_stock("GONE-1", True, 1)],
+            id="magento-refuses-it",
+        ),
+    ],
+)
+def test_an_unknown_sku_is_refused_and_the_rest_written(
+    recheck: bool, refusal: ItemOutcome, first_requests: list[ReceivedRequest]
+) -> None:
     emulator = catalog(1)
 
-    outcomes = adapter_for(emulator, recheck=True).write(
+    outcomes = adapter_for(emulator, recheck=recheck).write(
         [change("GONE-1", 1, 0), change("SKU-00001", 4, 10)]
     )
 
     assert outcomes == [
-        ItemOutcome(
-            "GONE-1",
-            Outcome.REFUSED,
-            "not_found",
-            "not found on the channel when re-read before writing; not written",
-        ),
+        refusal,
         ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
     ]
     assert emulator.requests == [
-        search(["GONE-1", "SKU-00001"]),
-        put_stock("SKU-00001", True, 4),
-        search(["SKU-00001"]),
-    ]
-
-
-def test_without_recheck_an_unknown_sku_is_refused_by_magento() -> None:
-    emulator = catalog(1)
-
-    outcomes = adapter_for(emulator).write(
-        [change("GONE-1", 1, 0), change("SKU-00001", 4, 10)]
-    )
-
-    assert outcomes == [
-        ItemOutcome(
-            "GONE-1",
-            Outcome.REFUSED,
-            "404",
-            'Product with SKU "GONE-1" does not exist',
-        ),
-        ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
-    ]
-    assert emulator.requests == [
-        put_stock("GONE-1", True, 1),
+        *first_requests,
         put_stock("SKU-00001", True, 4),
         search(["SKU-00001"]),
     ]
@@ -597,12 +606,7 @@ def test_msi_with_recheck_leaves_moved_and_unassigned_items_alone() -> None:
 
     assert outcomes == [
         ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
-        ItemOutcome(
-            "SKU-00002",
-            Outcome.STALE,
-            message="changed on the channel since it was read; not overwritten",
-            quantity_after=7,
-        ),
+        moved("SKU-00002", 7),
         ItemOutcome(
             "SKU-00003", Outcome.STALE, message="no longer assigned to source default"
         ),
@@ -775,12 +779,7 @@ def test_bulk_with_recheck_sends_only_unmoved_items() -> None:
 
     assert outcomes == [
         ItemOutcome("SKU-00001", Outcome.APPLIED, quantity_after=4),
-        ItemOutcome(
-            "SKU-00002",
-            Outcome.STALE,
-            message="changed on the channel since it was read; not overwritten",
-            quantity_after=7,
-        ),
+        moved("SKU-00002", 7),
     ]
     assert emulator.requests[1] == bulk_put(["SKU-00001"], 4)
     assert emulator.quantity("SKU-00002") == 7
