@@ -116,7 +116,22 @@ def duration_fault(value: Any, duration: Duration) -> str | None:
             f"is longer than {duration.longest_text}, "
             f"the longest {duration.name} allowed"
         )
+    if _too_short(value, duration.shortest):
+        unit = "second" if duration.shortest == 1 else "seconds"
+        return (
+            f"is shorter than {duration.shortest} {unit}, "
+            f"the shortest {duration.name} allowed"
+        )
+    if isinstance(value, str) and value.strip().isdigit():
+        return "is quoted text, not a number"
     return "is not valid"
+
+
+def _too_short(value: int | str, shortest: int) -> bool:
+    if isinstance(value, int):
+        return value < shortest
+    found = re.fullmatch(r"(-?[0-9]+)([smh])", value)
+    return found is not None and int(found[1]) * _UNIT_SECONDS[found[2]] < shortest
 
 
 def _too_long(value: int | str, longest: int) -> bool:

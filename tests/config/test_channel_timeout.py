@@ -58,10 +58,10 @@ def test_an_unset_timeout_is_thirty_seconds(tmp_path: Path, kind: str) -> None:
 @pytest.mark.parametrize(
     ("written", "fault"),
     [
-        ("0s", "`0s` is not valid"),
-        ("0", "`0` is not valid"),
+        ("0s", "`0s` is shorter than 1 second, the shortest timeout allowed"),
+        ("0", "`0` is shorter than 1 second, the shortest timeout allowed"),
         ("1d", "`1d` is not valid"),
-        ("-3", "`-3` is not valid"),
+        ("-3", "`-3` is shorter than 1 second, the shortest timeout allowed"),
         ("fast", "`fast` is not valid"),
         ("2.5", "`2.5` is not a whole number"),
         ("30.0", "`30.0` is not a whole number"),

@@ -134,8 +134,9 @@ INVALID = [
     pytest.param(
         "  A-1: {interval: 0}\n",
         (3, 19),
-        "products.A-1.interval: `0` is not valid; write an interval as 30s, 5m, "
-        "1h or a whole number of seconds",
+        "products.A-1.interval: `0` is shorter than 1 second, the shortest "
+        "interval allowed; write an interval as 30s, 5m, 1h or a whole number of "
+        "seconds",
         id="interval-zero",
     ),
     pytest.param(
