@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -40,6 +40,31 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
+ROOT_COMMANDLINE = "reconciler.root_commandline"
+"""``ctx.meta`` key: the root options written on the command line."""
+
+
+class HandedDown(click.Option):
+    """An option the root group also takes and hands down to the command.
+
+    Click puts an option's variable before its ``default_map``, so a
+    ``RECONCILER_FORMAT`` would beat ``reconcile --format text validate``;
+    here a value written on the root's command line wins over the variable,
+    as a command line does everywhere else.
+    """
+
+    def consume_value(
+        self, ctx: click.Context, opts: Mapping[str, Any]
+    ) -> tuple[Any, ParameterSource]:
+        value, source = super().consume_value(ctx, opts)
+        written = ctx.meta.get(ROOT_COMMANDLINE, ())
+        if source is ParameterSource.ENVIRONMENT and self.name in written:
+            handed = ctx.lookup_default(self.name or "")
+            if handed is not None:
+                return handed, ParameterSource.DEFAULT_MAP
+        return value, source
+
+
 def env(option: str) -> str:
     """The variable an option is also read from: ``--allow-mass-change`` ->
     ``RECONCILER_ALLOW_MASS_CHANGE``."""
@@ -52,6 +77,7 @@ config_option = click.option(
     default="config",
     show_default=True,
     envvar=env("--config"),
+    cls=HandedDown,
     show_envvar=True,
     type=click.Path(file_okay=False),
     help="The config repository's folder.",
@@ -60,6 +86,7 @@ state_option = click.option(
     "--state",
     "state_url",
     envvar=env("--state"),
+    cls=HandedDown,
     show_envvar=True,
     help="State store URL (sqlite:///, postgresql://); default: reconciler.yaml's.",
 )
@@ -70,6 +97,7 @@ format_option = click.option(
     default="text",
     show_default=True,
     envvar=env("--format"),
+    cls=HandedDown,
     show_envvar=True,
     help="Output for people, tools, or a pull-request comment.",
 )
@@ -86,6 +114,7 @@ def text_or_json_option(help: str) -> Callable[[Command], Command]:
         default="text",
         show_default=True,
         envvar=env("--format"),
+        cls=HandedDown,
         show_envvar=True,
         help=help,
     )
@@ -96,6 +125,7 @@ allow_mass_change_option = click.option(
     multiple=True,
     metavar="STORE",
     envvar=env("--allow-mass-change"),
+    cls=HandedDown,
     show_envvar=True,
     help="Let STORE's plan past its guard for this run (repeatable).",
 )
@@ -191,6 +221,11 @@ def hand_down(ctx: click.Context, command: click.Command) -> None:
             click.echo(f"reconcile: {message}", err=True)
             ctx.exit(EXIT_ERROR)
     ctx.default_map = {command.name or "": defaults}
+    ctx.meta[ROOT_COMMANDLINE] = {
+        name
+        for name in given
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    }
 
 
 def _defaults_for(

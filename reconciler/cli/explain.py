@@ -17,6 +17,7 @@ import click
 
 from reconciler.cli import (
     EXIT_ERROR,
+    HandedDown,
     config_option,
     env,
     main,
@@ -53,6 +54,7 @@ class VendorNote:
     "--store",
     "store_name",
     envvar=env("--store"),
+    cls=HandedDown,
     show_envvar=True,
     help="Only this store.",
 )

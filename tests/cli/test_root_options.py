@@ -65,6 +65,30 @@ def test_format_before_the_command_reaches_it(repo: Repo) -> None:
     assert (result.exit_code, json.loads(result.stdout)) == (0, [])
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "shown"),
+    [
+        pytest.param(["--format", "text"], "json", "text", id="root-beats-variable"),
+        pytest.param([], "json", "json", id="variable-alone"),
+        pytest.param(["--format", "json"], "text", "json", id="root-over-text"),
+    ],
+)
+def test_a_root_option_written_before_the_command_beats_its_variable(
+    repo: Repo, args: list[str], env: str, shown: str
+) -> None:
+    result = CliRunner().invoke(
+        main,
+        [*args, "--config", str(repo.config), "validate"],
+        env={"RECONCILER_FORMAT": env},
+    )
+
+    assert result.exit_code == 0
+    if shown == "json":
+        assert json.loads(result.stdout) == []
+    else:
+        assert result.stdout == VALID.format(config=repo.config)
+
+
 def test_state_before_history_reads_that_store(repo: Repo) -> None:
     applied = CliRunner().invoke(main, [*repo.args(), "--yes"])
     elsewhere = repo.root / "elsewhere.db"
