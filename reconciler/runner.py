@@ -59,7 +59,7 @@ from reconciler.hub.records import (
     SeenValue,
     StateStore,
 )
-from reconciler.plan.guard import guard_plan
+from reconciler.plan.guard import guard_plan, log_verdicts
 from reconciler.plan.model import Change, Held, Plan, Side, StorePlan
 from reconciler.plan.planner import Selection, make_plan
 from reconciler.policy import Policy, load_policy
@@ -495,6 +495,7 @@ def _plan(policy: Policy, read: _Read, options: PassOptions) -> Plan:
         if store.pulls and store.guard is not None and store.guard.blocks
     }
     if not guarded:
+        log_verdicts(plan)
         return plan
 
     replanned = make_plan(
@@ -506,7 +507,9 @@ def _plan(policy: Policy, read: _Read, options: PassOptions) -> Plan:
         unread=unread,
         guarded=guarded,
     )
-    return guard_plan(replanned, configs, allow)
+    replanned = guard_plan(replanned, configs, allow)
+    log_verdicts(replanned)
+    return replanned
 
 
 def _why_unread(policy: Policy, read: _Read) -> dict[str, str]:

@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 def guard_plan(
     plan: Plan, configs: Mapping[str, StoreConfig], allow: Collection[str] = ()
 ) -> Plan:
-    """The plan with every store's guard verdict filled in."""
+    """The plan with every store's guard verdict filled in (not logged: a
+    plan may be judged again after a re-plan; ``log_verdicts`` logs the
+    final ones)."""
     stores = tuple(
         dataclasses.replace(
             store,
@@ -77,7 +79,10 @@ def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerd
         message += f"; {pulled:,} of them the hub would take from {store.store}"
     if message is not None and not allow:
         change_it = "raise it" if written else f"set it in {config.mark.path}"
-        message += f"; {change_it} or pass --allow-mass-change {store.store}"
+        message += (
+            f"; {change_it}, or let one run through with `reconcile --store "
+            f"{store.store} --allow-mass-change {store.store}`"
+        )
 
     verdict = GuardVerdict(
         store=store.store,
@@ -90,7 +95,6 @@ def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerd
         allowed=allow and message is not None,
         message=message,
     )
-    _log_verdict(verdict)
     return verdict
 
 
@@ -121,6 +125,13 @@ def trip_floor(managed: int) -> int:
     """The fewest zeroed SKUs that can trip a store's guard."""
     scaled = max(1, -(-managed // FLOOR_DIVISOR))  # ceil, in integers
     return min(MIN_CHANGES_TO_TRIP, scaled)
+
+
+def log_verdicts(plan: Plan) -> None:
+    """One warning per store whose guard tripped in the plan as applied."""
+    for store in plan.stores:
+        if store.guard is not None:
+            _log_verdict(store.guard)
 
 
 def _log_verdict(verdict: GuardVerdict) -> None:

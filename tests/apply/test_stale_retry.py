@@ -16,7 +16,8 @@ SKU = "MH01-XS-Black"
 GUARD = (
     "plan zeroes 20 of 20 managed SKUs (100.0%) on magento-uk; guard.max_zeroed "
     "is 5% in stores/magento-uk.yaml:11 (a store of 20 managed SKUs trips from 4); "
-    "raise it or pass --allow-mass-change magento-uk"
+    "raise it, or let one run through with `reconcile --store magento-uk "
+    "--allow-mass-change magento-uk`"
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -179,8 +180,8 @@ def test_guard_trips_on_a_batch_that_zeroes_most_of_a_store(world: World) -> Non
             "guard",
             "plan zeroes 20 of 20 managed SKUs (100.0%) on magento-uk; "
             "guard.max_zeroed is 5% in stores/magento-uk.yaml:11 (a store of 20 "
-            "managed SKUs trips from 4); raise it or pass "
-            "--allow-mass-change magento-uk",
+            "managed SKUs trips from 4); raise it, or let one run through with "
+            "`reconcile --store magento-uk --allow-mass-change magento-uk`",
         )
     ]
     assert world.writes("magento-uk") == []
@@ -264,12 +265,13 @@ def zeroing_master(world: World) -> None:
 
 
 def test_a_master_store_zeroing_much_of_the_hub_is_stopped_by_its_guard(
-    world: World,
+    world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     zeroing_master(world)
     hub_before = world.hub()
 
-    result = world.run()
+    with caplog.at_level(logging.WARNING, logger="reconciler.plan.guard"):
+        result = world.run()
 
     assert result.exit_code == EXIT_ERROR
     eu = result.plan.store("magento-eu")
@@ -290,6 +292,10 @@ def test_a_master_store_zeroing_much_of_the_hub_is_stopped_by_its_guard(
     assert world.hub() == hub_before
     assert world.writes("magento-uk") == []
     assert journal(world, result.run_id) == []
+    tripped = [
+        r.getMessage() for r in caplog.records if "guard.tripped" in r.getMessage()
+    ]
+    assert [message.split()[1] for message in tripped] == ["store=magento-eu"]
 
 
 def test_allowing_the_master_store_s_mass_change_lets_it_through(

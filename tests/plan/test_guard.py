@@ -62,8 +62,9 @@ def test_zeroing_most_of_a_store_trips_with_numbers_and_setting() -> None:
         tripped=True,
         message=(
             "plan zeroes 812 of 1,000 managed SKUs (81.2%) on shopify-us; "
-            "guard.max_zeroed is 5% by default; set it in stores/shopify-us.yaml "
-            "or pass --allow-mass-change shopify-us"
+            "guard.max_zeroed is 5% by default; set it in stores/shopify-us.yaml, "
+            "or let one run through with `reconcile --store shopify-us "
+            "--allow-mass-change shopify-us`"
         ),
     )
     assert verdict.blocks
@@ -91,8 +92,9 @@ def test_changed_share_names_max_changed() -> None:
 
     assert verdict.message == (
         "plan changes 600 of 1,000 managed SKUs (60.0%) on shopify-us; "
-        "guard.max_changed is 50% by default; set it in stores/shopify-us.yaml "
-        "or pass --allow-mass-change shopify-us"
+        "guard.max_changed is 50% by default; set it in stores/shopify-us.yaml, "
+        "or let one run through with `reconcile --store shopify-us "
+        "--allow-mass-change shopify-us`"
     )
 
 
@@ -165,8 +167,8 @@ def test_small_store_message_names_its_floor() -> None:
     assert verdict.message == (
         "plan zeroes 9 of 30 managed SKUs (30.0%) on shopify-us; "
         "guard.max_zeroed is 5% by default (a store of 30 managed SKUs trips "
-        "from 6); set it in stores/shopify-us.yaml or pass --allow-mass-change "
-        "shopify-us"
+        "from 6); set it in stores/shopify-us.yaml, or let one run through with "
+        "`reconcile --store shopify-us --allow-mass-change shopify-us`"
     )
 
 
@@ -200,7 +202,8 @@ def test_a_master_store_zeroing_the_hub_trips_its_guard() -> None:
         "plan zeroes 12 of 40 managed SKUs (30.0%) on magento-eu; "
         "guard.max_zeroed is 5% in stores/magento-eu.yaml:14 (a store of 40 managed "
         "SKUs trips from 8); 12 of them the hub would take from magento-eu; raise "
-        "it or pass --allow-mass-change magento-eu"
+        "it, or let one run through with `reconcile --store magento-eu "
+        "--allow-mass-change magento-eu`"
     )
 
 
