@@ -84,7 +84,7 @@ def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerd
             f"{store.store} --allow-mass-change {store.store}`"
         )
 
-    verdict = GuardVerdict(
+    return GuardVerdict(
         store=store.store,
         managed=managed,
         zeroed=zeroed,
@@ -95,7 +95,6 @@ def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerd
         allowed=allow and message is not None,
         message=message,
     )
-    return verdict
 
 
 def _excess(
