@@ -547,7 +547,7 @@ def _finish(
         return PassResult(plan, (), failures, None, False, False, EXIT_ERROR)
 
     run_id = state.start_run(options.kind, sorted(adapters))
-    record_read(state, read)
+    record_read(state, read, _blocked(plan))
     journal = Journal(state, run_id)
     applied = apply_plan(
         plan, read.hub, adapters, journal, progress=progress, should_stop=should_stop
@@ -555,17 +555,26 @@ def _finish(
     return _close_run(state, run_id, plan, failures, applied, options)
 
 
-def record_read(state: StateStore, read: _Read) -> None:
-    """Store the values read this pass where they differ from the last seen."""
+def record_read(
+    state: StateStore, read: _Read, blocked: Collection[str] = ()
+) -> None:
+    """Store the values read this pass where they differ from the last seen,
+    except a ``blocked`` store's (its guard stopped it): what it showed is in
+    doubt, and the next pass should still call it a change, not drift."""
     at = utc_now()
     changed = [
         SeenValue(name, item.sku, item.managed, item.quantity, at)
         for name, snapshot in read.snapshots.items()
+        if name not in blocked
         for item in snapshot.items.values()
         if _differs(read.seen[name].get(item.sku), item.managed, item.quantity)
     ]
     if changed:
         state.record_seen(changed)
+
+
+def _blocked(plan: Plan) -> set[str]:
+    return {s.store for s in plan.stores if s.guard is not None and s.guard.blocks}
 
 
 def _differs(seen: SeenValue | None, managed: bool, quantity: int | None) -> bool:

@@ -296,6 +296,11 @@ def test_a_master_store_zeroing_much_of_the_hub_is_stopped_by_its_guard(
         r.getMessage() for r in caplog.records if "guard.tripped" in r.getMessage()
     ]
     assert [message.split()[1] for message in tripped] == ["store=magento-eu"]
+    with open_state(world.state_url) as state:
+        assert state.last_seen("magento-eu") == {}
+    again = world.run(dry_run=True).plan.store("magento-eu")
+    assert again is not None
+    assert {change.label for change in again.pulls} == {Label.NEW}  # not drift
 
 
 def test_allowing_the_master_store_s_mass_change_lets_it_through(
