@@ -555,9 +555,7 @@ def _finish(
     return _close_run(state, run_id, plan, failures, applied, options)
 
 
-def record_read(
-    state: StateStore, read: _Read, blocked: Collection[str] = ()
-) -> None:
+def record_read(state: StateStore, read: _Read, blocked: Collection[str] = ()) -> None:
     """Store the values read this pass where they differ from the last seen,
     except a ``blocked`` store's (its guard stopped it): what it showed is in
     doubt, and the next pass should still call it a change, not drift."""
