@@ -634,7 +634,7 @@ def _count_found(
         if item is None:
             missing += 1
         else:
-            behind_managed += item.managed
+            behind_managed += item.managed and item.quantity is not None
     size = len(group.records)
     wanted = group.managed_count() if manage is None else size * manage
     parts.found += size - missing
@@ -911,10 +911,13 @@ def _unknown_and_managed(
     """Skip the store's SKUs the hub does not know (where the store syncs
     them), and count the store's managed SKUs for the guard. Items the channel
     will not take a write for (configurable and bundle parents) carry no stock
-    of their own: they are not reported as unknown.
+    of their own: they are not reported as unknown, nor counted.
 
     When every item was found by a hub SKU of its own, there is nothing to
-    look for and the count is the one the store's loops made.
+    look for and the count is the one the store's loops made. A pass that
+    read only some SKUs (``--sku``) counts the store's managed SKUs as last
+    seen, when that is more, so that its guard weighs a change against the
+    whole store and not against the few SKUs it names.
     """
     items = store.snapshot.items
     casefold = store.snapshot.casefold
@@ -931,7 +934,16 @@ def _unknown_and_managed(
             continue  # a parent product: no stock of its own to sync or report
         if policy.for_sku(name, item.sku).direction.value is not Direction.NONE:
             store.skipped.append(Skipped(name, item.sku, SkipReason.UNKNOWN_TO_HUB))
-    return sum(1 for item in items.values() if item.managed)
+    managed = sum(1 for item in items.values() if _holds_stock(item))
+    if skus is None:
+        return managed
+    seen = sum(1 for v in store.seen.values() if v.managed and v.quantity is not None)
+    return max(managed, seen)
+
+
+def _holds_stock(item: ChannelItem) -> bool:
+    """Whether the item manages a stock of its own (a parent product does not)."""
+    return item.managed and item.quantity is not None
 
 
 def replan_change(change: Change, item: ChannelItem) -> Change | None:

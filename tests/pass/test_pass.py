@@ -343,3 +343,23 @@ def test_msi_store_skips_a_flag_it_cannot_write_and_the_pass_succeeds(
     ]
     assert uk.source_quantity("KEPT") == 6
     assert uk.source_quantity("NO-STOCK") == 3
+
+
+def test_a_pass_naming_one_sku_weighs_its_guard_against_the_whole_store(
+    world: World,
+) -> None:
+    uk = world.emulators["magento-uk"]
+    skus = [f"S-{n:02d}" for n in range(20)]
+    for sku in skus:
+        uk.add_product(sku, 5)
+    seed_hub(world.state_url, dict.fromkeys(skus, (True, 5)))
+    assert world.run(stores=("magento-uk",)).exit_code == EXIT_OK  # sees all 20
+    seed_hub(world.state_url, {"S-00": (True, 0)})
+
+    result = world.run(stores=("magento-uk",), skus=("S-00",))
+
+    assert result.exit_code == EXIT_OK, result.failures
+    plan = result.plan.store("magento-uk")
+    assert plan is not None and plan.guard is not None
+    assert (plan.managed_count, plan.guard.zeroed, plan.guard.tripped) == (20, 1, False)
+    assert world.stock("magento-uk")["S-00"] == 0

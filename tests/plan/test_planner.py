@@ -323,7 +323,7 @@ CASES = {
                     Skipped("us", "A-1", SkipReason.AMBIGUOUS, "2 variants share A-1"),
                     Skipped("us", "B-2", SkipReason.NOT_STOCKED, "not at Main"),
                 ),
-                managed_count=2,
+                managed_count=1,  # B-2 holds no stock at the store's location
             ),
         ),
     ),

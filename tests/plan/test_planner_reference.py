@@ -258,7 +258,13 @@ def reference_plan(
 
     plans = tuple(
         _reference_store_plan(
-            policy, name, entries[name], snapshots[name], hub, selection
+            policy,
+            name,
+            entries[name],
+            snapshots[name],
+            hub,
+            selection,
+            seen.get(name, {}),
         )
         for name in sorted(snapshots)
     )
@@ -449,6 +455,7 @@ def _reference_store_plan(
     snapshot: ChannelSnapshot,
     hub: Mapping[str, HubRecord],
     selection: Selection,
+    seen: Mapping[str, SeenValue],
 ) -> StorePlan:
     casefold = snapshot.casefold
     known = {match_key(sku, casefold=casefold) for sku in hub}
@@ -471,8 +478,20 @@ def _reference_store_plan(
         pushes=tuple(sorted(entries.pushes, key=lambda e: e.sku)),
         held=tuple(sorted(entries.held, key=lambda e: e.sku)),
         skipped=tuple(sorted(entries.skipped, key=lambda e: e.sku)),
-        managed_count=sum(1 for found in snapshot.items.values() if found.managed),
+        managed_count=_managed_count(snapshot, selection, seen),
     )
+
+
+def _managed_count(
+    snapshot: ChannelSnapshot, selection: Selection, seen: Mapping[str, SeenValue]
+) -> int:
+    """Items holding a managed stock of their own; with a selection, the
+    store's last seen ones when there are more."""
+    read = [f for f in snapshot.items.values() if f.managed and f.quantity is not None]
+    if selection.skus is None:
+        return len(read)
+    last = [v for v in seen.values() if v.managed and v.quantity is not None]
+    return max(len(read), len(last))
 
 
 @settings(max_examples=400, deadline=None)
