@@ -112,8 +112,11 @@ class StoreView:
         if self.error is None or guard is None or not guard.blocks:
             return self.error
         own = failure_text(GUARD_STAGE, guard.message or "")
-        parts = [part for part in self.error.split(ERROR_JOIN) if part != own]
-        return ERROR_JOIN.join(parts) or None
+        if self.error == own:
+            return None
+        # the guard's message holds "; " itself, so it is cut out whole
+        rest = self.error.replace(ERROR_JOIN + own, "").replace(own + ERROR_JOIN, "")
+        return rest or None
 
     @property
     def stopped(self) -> bool:

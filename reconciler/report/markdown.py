@@ -102,14 +102,27 @@ def _store_table(report: Report, views: list[StoreView]) -> list[str]:
         cells = [escape(name), "-", "-", "-", "-", "-", f"suspended ({escape(file)})"]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    return lines
+    return lines + _cut_messages(views)
+
+
+def _cut_messages(views: list[StoreView]) -> list[str]:
+    """In full, below the table, each stop or guard message its cell cut."""
+    lines = []
+    for view in views:
+        guard = view.plan.guard if view.plan is not None else None
+        tripped = guard.message if guard is not None and guard.tripped else None
+        message = view.error_besides_guard or tripped
+        if message is not None and len(one_line(message)) > LONGEST_MESSAGE:
+            lines.append(f"- **{escape(view.name)}**: {escape_prose(message)}")
+    return [*lines, ""] if lines else []
 
 
 def _status(report: Report, view: StoreView) -> str:
     """A store's state in one cell: stopped, guarded, or how its changes went."""
     guard = view.plan.guard if view.plan is not None else None
-    if view.error is not None:
-        return f"**stopped**: {_message(view.error)}"
+    error = view.error_besides_guard
+    if error is not None:
+        return f"**stopped**: {_message(error)}"
     if guard is not None and guard.tripped:
         message = _message(guard.message or guard_numbers(guard))
         verdict = "guard tripped, allowed" if guard.allowed else "**guard tripped**"

@@ -12,6 +12,8 @@ from reconciler.errors import ConfigInvalid
 from reconciler.hub import open_state
 from reconciler.hub.records import JournalEntry
 from reconciler.plan.model import Label, SkipReason
+from reconciler.report import render_result
+from reconciler.report.markdown import escape_prose
 from reconciler.report.progress import Progress
 from reconciler.runner import EXIT_ERROR, EXIT_OK, EXIT_PENDING
 from tests.apply.world import World, seed_hub, write_store
@@ -363,3 +365,20 @@ def test_a_pass_naming_one_sku_weighs_its_guard_against_the_whole_store(
     assert plan is not None and plan.guard is not None
     assert (plan.managed_count, plan.guard.zeroed, plan.guard.tripped) == (20, 1, False)
     assert world.stock("magento-uk")["S-00"] == 0
+
+
+def test_a_tripped_guard_is_said_once_in_text_and_in_full_in_markdown(
+    world: World,
+) -> None:
+    zeroing_master(world)
+
+    result = world.run()
+    text = render_result(result, "text")
+    markdown = render_result(result, "markdown")
+
+    eu = result.plan.store("magento-eu")
+    assert eu is not None and eu.guard is not None and eu.guard.message is not None
+    message = eu.guard.message
+    assert text.count(message) == 1
+    assert "stopped: guard:" not in text
+    assert f"- **magento-eu**: {escape_prose(message)}\n" in markdown
