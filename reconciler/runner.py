@@ -543,7 +543,7 @@ def _finish(
     if options.dry_run or state is None:
         code = _exit_code(plan, failures, (), options, applied=False)
         return PassResult(plan, (), failures, None, True, False, code)
-    if plan.has_changes and confirm is not None and not confirm(plan):
+    if _applicable(plan) and confirm is not None and not confirm(plan):
         return PassResult(plan, (), failures, None, False, False, EXIT_ERROR)
 
     run_id = state.start_run(options.kind, sorted(adapters))
@@ -569,6 +569,13 @@ def record_read(state: StateStore, read: _Read, blocked: Collection[str] = ()) -
     ]
     if changed:
         state.record_seen(changed)
+
+
+def _applicable(plan: Plan) -> bool:
+    """Whether a change of the plan would be applied: one of a store whose
+    guard does not block it (nothing to confirm otherwise)."""
+    blocked = _blocked(plan)
+    return any(s.has_changes for s in plan.stores if s.store not in blocked)
 
 
 def _blocked(plan: Plan) -> set[str]:

@@ -25,7 +25,7 @@ import click
 from reconciler.cli import EXIT_ERROR
 from reconciler.errors import ConfigInvalid, StopRun
 from reconciler.plan.model import Plan
-from reconciler.report import render, render_result
+from reconciler.report import one_line, render, render_result
 from reconciler.report.documents import (
     USAGE_ERROR,
     config_invalid,
@@ -80,7 +80,24 @@ def run_command(
     for sku in result.unknown_skus:
         click.echo(f"reconcile: warning: {UNKNOWN_SKU.format(sku=sku)}", err=True)
     click.echo(render_result(result, output_format))
+    _say_stops(result)
     sys.exit(result.exit_code)
+
+
+def _say_stops(result: PassResult) -> None:
+    """Each store a failure or its guard stopped, on stderr too: the report
+    may have gone to a file or a pipe, and errors belong on stderr."""
+    said: list[str] = [
+        f"{failure.store}: {failure.stage}: {failure.message}"
+        for failure in result.failures
+    ]
+    for store in result.plan.stores:
+        guard = store.guard
+        line = f"{store.store}: guard: {guard.message}" if guard else ""
+        if guard is not None and guard.blocks and line not in said:
+            said.append(line)
+    for line in said:
+        click.echo(f"reconcile: {one_line(line)}", err=True)
 
 
 def _run(

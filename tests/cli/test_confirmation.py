@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 from reconciler.hub.records import HubRecord
-from tests.cli import Repo, make_repo
+from tests.cli import STOCK, Repo, make_repo
 
 
 @pytest.fixture
@@ -55,3 +55,28 @@ def test_a_declined_import_says_nothing_was_applied(repo: Repo) -> None:
     )
     assert repo.hub() == {}
     assert repo.runs() == []
+
+
+def test_nothing_to_confirm_when_the_guard_blocks_every_change(
+    tmp_path: Path, repo: Repo
+) -> None:
+    zeroed = make_repo(
+        tmp_path / "zeroed", {sku: (0, 5) for sku in STOCK}, vendor=False
+    )
+    at = datetime(2025, 3, 1, tzinfo=UTC)
+    zeroed.put_hub(
+        [HubRecord(sku, None, True, 5, at, "import:seed.csv") for sku in STOCK]
+    )
+
+    result = CliRunner().invoke(main, zeroed.args(), input="y\n")
+
+    assert result.exit_code == 1
+    assert "Apply these changes?" not in result.stderr
+    said = result.stderr.splitlines()[-1]  # after the progress lines
+    assert said.startswith(
+        "reconcile: magento-eu: guard: plan zeroes 3 of 3 managed SKUs (100.0%) "
+        "on magento-eu; guard.max_zeroed is 5% in stores/magento-eu.yaml:12"
+    )
+    assert {sku: record.quantity_available for sku, record in zeroed.hub().items()} == (
+        dict.fromkeys(STOCK, 5)
+    )
