@@ -60,9 +60,7 @@ def test_a_declined_import_says_nothing_was_applied(repo: Repo) -> None:
 def test_nothing_to_confirm_when_the_guard_blocks_every_change(
     tmp_path: Path, repo: Repo
 ) -> None:
-    zeroed = make_repo(
-        tmp_path / "zeroed", {sku: (0, 5) for sku in STOCK}, vendor=False
-    )
+    zeroed = make_repo(tmp_path / "zeroed", dict.fromkeys(STOCK, (0, 5)), vendor=False)
     at = datetime(2025, 3, 1, tzinfo=UTC)
     zeroed.put_hub(
         [HubRecord(sku, None, True, 5, at, "import:seed.csv") for sku in STOCK]
