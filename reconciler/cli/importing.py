@@ -382,10 +382,13 @@ def _guard_refusal(blocked: Sequence[GuardVerdict]) -> str:
 
 
 def _guard_figures(verdict: GuardVerdict) -> str:
+    zeroed_at = verdict.zeroed_at or "by default"
+    changed_at = verdict.changed_at or "by default"
     return (
         f"zeroes {verdict.zeroed:,} and changes {verdict.changed:,} of "
         f"{verdict.managed:,} managed SKUs; guard.max_zeroed "
-        f"{verdict.max_zeroed:.0%}, guard.max_changed {verdict.max_changed:.0%}"
+        f"{verdict.max_zeroed:.0%} ({zeroed_at}), guard.max_changed "
+        f"{verdict.max_changed:.0%} ({changed_at})"
     )
 
 

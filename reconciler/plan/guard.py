@@ -34,7 +34,7 @@ import dataclasses
 import logging
 from collections.abc import Collection, Mapping
 
-from reconciler.config.model import StoreConfig
+from reconciler.config.model import Mark, StoreConfig
 from reconciler.plan.model import GuardVerdict, Plan, StorePlan
 
 MIN_CHANGES_TO_TRIP = 10
@@ -94,7 +94,13 @@ def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerd
         tripped=message is not None,
         allowed=allow and message is not None,
         message=message,
+        zeroed_at=_at(limits.zeroed_mark),
+        changed_at=_at(limits.changed_mark),
     )
+
+
+def _at(mark: Mark | None) -> str | None:
+    return f"{mark.path}:{mark.line}" if mark is not None else None
 
 
 def _excess(

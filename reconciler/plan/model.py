@@ -174,6 +174,10 @@ class GuardVerdict:
     tripped: bool
     allowed: bool = False
     message: str | None = None
+    zeroed_at: str | None = None
+    """Where ``guard.max_zeroed`` is written (``path:line``); None: by default."""
+    changed_at: str | None = None
+    """Where ``guard.max_changed`` is written; None: by default."""
 
     @property
     def blocks(self) -> bool:

@@ -462,7 +462,8 @@ def guard_line(store: str) -> str:
 def guard_refusal(*stores: str) -> str:
     trips = " and of ".join(
         f"{store} (zeroes 40 and changes 40 of 100 managed SKUs; "
-        "guard.max_zeroed 5%, guard.max_changed 50%)"
+        f"guard.max_zeroed 5% (stores/{store}.yaml:{ZEROED_LINE[store]}), "
+        f"guard.max_changed 50% (stores/{store}.yaml:{ZEROED_LINE[store] + 1}))"
         for store in stores
     )
     flags = " ".join(f"--allow-mass-change {store}" for store in stores)
