@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from reconciler.config.model import Mark, StoreConfig
 from reconciler.plan.model import GuardVerdict, Plan, StorePlan
@@ -66,23 +67,15 @@ def judge_store(store: StorePlan, config: StoreConfig, allow: bool) -> GuardVerd
     changed = len(store.pulls) + len(store.pushes)
     managed = store.managed_count
 
-    message = _excess(store.store, "zeroes", zeroed, managed, limits.max_zeroed, config)
-    pulled = sum(1 for change in store.pulls if change.zeroes)
-    written = limits.zeroed_mark is not None
-    if message is None:
-        message = _excess(
-            store.store, "changes", changed, managed, limits.max_changed, config
+    excesses = [
+        excess
+        for excess in (
+            _excess("zeroes", zeroed, managed, limits.max_zeroed, config),
+            _excess("changes", changed, managed, limits.max_changed, config),
         )
-        pulled = len(store.pulls)
-        written = limits.changed_mark is not None
-    if message is not None and pulled:
-        message += f"; {pulled:,} of them the hub would take from {store.store}"
-    if message is not None and not allow:
-        change_it = "raise it" if written else f"set it in {config.mark.path}"
-        message += (
-            f"; {change_it}, or let one run through with `reconcile --store "
-            f"{store.store} --allow-mass-change {store.store}`"
-        )
+        if excess is not None
+    ]
+    message = _explain(excesses, store, config, allow) if excesses else None
 
     return GuardVerdict(
         store=store.store,
@@ -103,10 +96,21 @@ def _at(mark: Mark | None) -> str | None:
     return f"{mark.path}:{mark.line}" if mark is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Excess:
+    """One limit a plan goes past: what, how much, and where it is set."""
+
+    verb: str  # "zeroes" or "changes"
+    count: int
+    share: float
+    setting: str  # e.g. "guard.max_zeroed is 5% in stores/x.yaml:12"
+    written: bool  # set in a file, not by default
+
+
 def _excess(
-    store: str, verb: str, count: int, managed: int, limit: float, config: StoreConfig
-) -> str | None:
-    """The explanation when ``count`` of ``managed`` exceeds ``limit``."""
+    verb: str, count: int, managed: int, limit: float, config: StoreConfig
+) -> _Excess | None:
+    """The excess when ``count`` of ``managed`` goes past ``limit``."""
     floor = trip_floor(managed) if verb == "zeroes" else MIN_CHANGES_TO_TRIP
     if count < floor:
         return None
@@ -114,15 +118,43 @@ def _excess(
     if share <= limit:
         return None
 
-    setting = "guard.max_zeroed" if verb == "zeroes" else "guard.max_changed"
+    name = "guard.max_zeroed" if verb == "zeroes" else "guard.max_changed"
     mark = config.guard.zeroed_mark if verb == "zeroes" else config.guard.changed_mark
     where = f"in {mark.path}:{mark.line}" if mark is not None else "by default"
     small = ""
     if floor < MIN_CHANGES_TO_TRIP:
         small = f" (a store of {managed:,} managed SKUs trips from {floor:,})"
+    setting = f"{name} is {limit * 100:g}% {where}{small}"
+    return _Excess(verb, count, share, setting, mark is not None)
+
+
+def _explain(
+    excesses: list[_Excess], store: StorePlan, config: StoreConfig, allow: bool
+) -> str:
+    """What the plan does past which limits, then the remedy unless allowed."""
+    name, managed = store.store, store.managed_count
+    if len(excesses) == 1:
+        (one,) = excesses
+        did = f"{one.verb} {one.count:,} of {managed:,} managed SKUs ({one.share:.1%})"
+    else:
+        did = " and ".join(f"{e.verb} {e.count:,} ({e.share:.1%})" for e in excesses)
+        did += f" of {managed:,} managed SKUs"
+    message = f"plan {did} on {name}; " + " and ".join(e.setting for e in excesses)
+
+    zeroes_only = [e.verb for e in excesses] == ["zeroes"]
+    pulled = (
+        sum(1 for c in store.pulls if c.zeroes) if zeroes_only else len(store.pulls)
+    )
+    if pulled:
+        message += f"; {pulled:,} of them the hub would take from {name}"
+    if allow:
+        return message
+    written = all(e.written for e in excesses)
+    it = "it" if len(excesses) == 1 else "them"
+    change_it = f"raise {it}" if written else f"set {it} in {config.mark.path}"
     return (
-        f"plan {verb} {count:,} of {managed:,} managed SKUs ({share:.1%}) on "
-        f"{store}; {setting} is {limit * 100:g}% {where}{small}"
+        f"{message}; {change_it}, or let one run through with `reconcile --store "
+        f"{name} --allow-mass-change {name}`"
     )
 
 

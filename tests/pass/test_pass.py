@@ -180,10 +180,11 @@ def test_guard_trips_on_a_batch_that_zeroes_most_of_a_store(world: World) -> Non
         (
             "magento-uk",
             "guard",
-            "plan zeroes 20 of 20 managed SKUs (100.0%) on magento-uk; "
-            "guard.max_zeroed is 5% in stores/magento-uk.yaml:11 (a store of 20 "
-            "managed SKUs trips from 4); raise it, or let one run through with "
-            "`reconcile --store magento-uk --allow-mass-change magento-uk`",
+            "plan zeroes 20 (100.0%) and changes 20 (100.0%) of 20 managed SKUs "
+            "on magento-uk; guard.max_zeroed is 5% in stores/magento-uk.yaml:11 "
+            "(a store of 20 managed SKUs trips from 4) and guard.max_changed is "
+            "50% in stores/magento-uk.yaml:12; raise them, or let one run through "
+            "with `reconcile --store magento-uk --allow-mass-change magento-uk`",
         )
     ]
     assert world.writes("magento-uk") == []
@@ -289,7 +290,8 @@ def test_a_master_store_zeroing_much_of_the_hub_is_stopped_by_its_guard(
     ]
     assert uk.skipped[0].detail is not None
     assert uk.skipped[0].detail.startswith(
-        "the guard of master store magento-eu stopped it: plan zeroes 12 of 20"
+        "the guard of master store magento-eu stopped it: plan zeroes 12 (60.0%) "
+        "and changes 12 (60.0%) of 20 managed SKUs on magento-eu"
     )
     assert world.hub() == hub_before
     assert world.writes("magento-uk") == []

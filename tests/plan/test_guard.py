@@ -61,10 +61,11 @@ def test_zeroing_most_of_a_store_trips_with_numbers_and_setting() -> None:
         max_changed=0.5,
         tripped=True,
         message=(
-            "plan zeroes 812 of 1,000 managed SKUs (81.2%) on shopify-us; "
-            "guard.max_zeroed is 5% by default; set it in stores/shopify-us.yaml, "
-            "or let one run through with `reconcile --store shopify-us "
-            "--allow-mass-change shopify-us`"
+            "plan zeroes 812 (81.2%) and changes 812 (81.2%) of 1,000 managed "
+            "SKUs on shopify-us; guard.max_zeroed is 5% by default and "
+            "guard.max_changed is 50% by default; set them in "
+            "stores/shopify-us.yaml, or let one run through with `reconcile "
+            "--store shopify-us --allow-mass-change shopify-us`"
         ),
     )
     assert verdict.blocks
