@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from reconciler.channels.base import ItemOutcome
-from reconciler.plan.model import Change, FieldChange, GuardVerdict, Side
+from reconciler.plan.model import Change, FieldChange, GuardVerdict, Side, Skipped
 from reconciler.report import (
     FIRST_FEW,
     Report,
@@ -61,7 +61,7 @@ def _store_block(report: Report, view: StoreView, limit: int) -> list[str]:
     if not plan.has_changes and view.error is None:
         lines.append("  no changes")
     lines.extend(_counted("held", ((h.reason, h.sku) for h in plan.held), limit))
-    lines.extend(_counted("skipped", ((s.reason, s.sku) for s in plan.skipped), limit))
+    lines.extend(_skipped(plan.skipped, limit))
     hint = import_hint(plan)
     if hint is not None:
         lines.append(f"  hint: {hint}")
@@ -129,9 +129,44 @@ def _counted(what: str, entries: Iterable[tuple[str, str]], limit: int) -> list[
     for reason, sku in entries:
         skus_by_reason[str(reason)].append(sku)
     return [
-        f"  {what} {len(skus):,} ({reason}): {first_few(sorted(skus), limit)}"
+        _count_line(what, reason, skus, limit)
         for reason, skus in sorted(skus_by_reason.items())
     ]
+
+
+def _count_line(what: str, reason: str, skus: list[str], limit: int) -> str:
+    return f"  {what} {len(skus):,} ({reason}): {first_few(sorted(skus), limit)}"
+
+
+SHOWN_DETAILS = 3
+"""The most distinct channel details shown under one skip reason."""
+
+
+def _skipped(skipped: Iterable[Skipped], limit: int) -> list[str]:
+    """The counted skips, each reason followed by why, in the channel's words."""
+    by_reason: dict[str, list[Skipped]] = defaultdict(list)
+    for entry in skipped:
+        by_reason[str(entry.reason)].append(entry)
+    lines: list[str] = []
+    for reason, entries in sorted(by_reason.items()):
+        lines.append(_count_line("skipped", reason, [s.sku for s in entries], limit))
+        lines.extend(_details(entries))
+    return lines
+
+
+def _details(skipped: list[Skipped]) -> list[str]:
+    """``    why: DETAIL`` (or ``    N of them: DETAIL``), the commonest first."""
+    counts: dict[str, int] = defaultdict(int)
+    for entry in skipped:
+        if entry.detail:
+            counts[one_line(entry.detail)] += 1
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    if len(ranked) == 1 and ranked[0][1] == len(skipped):
+        return [f"    why: {ranked[0][0]}"]
+    lines = [f"    {n:,} of them: {detail}" for detail, n in ranked[:SHOWN_DETAILS]]
+    if len(ranked) > SHOWN_DETAILS:
+        lines.append(f"    ... and {len(ranked) - SHOWN_DETAILS:,} other reasons")
+    return lines
 
 
 def _conflicts_line(report: Report, limit: int) -> str:

@@ -381,6 +381,10 @@ def test_a_tripped_guard_is_said_once_in_text_and_in_full_in_markdown(
     eu = result.plan.store("magento-eu")
     assert eu is not None and eu.guard is not None and eu.guard.message is not None
     message = eu.guard.message
-    assert text.count(message) == 1
+    assert text.count(f"guard tripped, nothing applied: {message}") == 1
+    assert (
+        text.count(f"why: the guard of master store magento-eu stopped it: {message}")
+        == 1
+    )
     assert "stopped: guard:" not in text
     assert f"- **magento-eu**: {escape_prose(message)}\n" in markdown

@@ -93,6 +93,7 @@ def test_plan_with_every_kind_of_entry() -> None:
         "  held 6 (manual): WB01-S, WB02-S, WB03-S, WB04-S, WB05-S, +1 more",
         "  skipped 1 (conflict): MJ12-L-Gray",
         "  skipped 1 (not_stocked): MP10-32-Black",
+        "    why: not stocked at Main warehouse",
         "",
         "conflicts 1 (two master stores, left alone): MJ12-L-Gray"
         " (magento-eu, shopify-us)",
@@ -150,6 +151,7 @@ def test_applied_run_shows_each_outcome_and_stopped_stores() -> None:
         "  held 6 (manual): WB01-S, WB02-S, WB03-S, WB04-S, WB05-S, +1 more",
         "  skipped 1 (conflict): MJ12-L-Gray",
         "  skipped 1 (not_stocked): MP10-32-Black",
+        "    why: not stocked at Main warehouse",
         "",
         "conflicts 1 (two master stores, left alone): MJ12-L-Gray"
         " (magento-eu, shopify-us)",
