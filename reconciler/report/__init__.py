@@ -26,6 +26,7 @@ from reconciler.plan.model import (
     FieldValue,
     Plan,
     Side,
+    Skipped,
     SkipReason,
     StorePlan,
 )
@@ -336,6 +337,27 @@ def report_of(result: PassOutcome) -> Report:
 def suspended_line(name: str, file: str) -> str:
     """``shopify-us: suspended in stores/shopify-us.yaml, skipped``."""
     return f"{name}: suspended in {file}, skipped"
+
+
+SHOWN_DETAILS = 3
+"""The most distinct details shown under one skip reason."""
+
+
+def skip_details(skipped: Sequence[Skipped]) -> list[str]:
+    """Why these skips (of one reason) happened: ``why: DETAIL`` when they
+    share one detail, else ``N of them: DETAIL``, the commonest first."""
+    counts: dict[str, int] = {}
+    for entry in skipped:
+        if entry.detail:
+            detail = one_line(entry.detail)
+            counts[detail] = counts.get(detail, 0) + 1
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    if len(ranked) == 1 and ranked[0][1] == len(skipped):
+        return [f"why: {ranked[0][0]}"]
+    lines = [f"{n:,} of them: {detail}" for detail, n in ranked[:SHOWN_DETAILS]]
+    if len(ranked) > SHOWN_DETAILS:
+        lines.append(f"... and {len(ranked) - SHOWN_DETAILS:,} other reasons")
+    return lines
 
 
 def failure_text(stage: str, message: str) -> str:

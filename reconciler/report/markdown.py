@@ -23,6 +23,7 @@ from reconciler.report import (
     import_hint,
     one_line,
     show_value,
+    skip_details,
     summary_line,
 )
 from reconciler.report.text import guard_numbers, outcome_text
@@ -245,10 +246,14 @@ def _store_left_alone(plan: StorePlan, limit: int) -> list[str]:
     for what, reason, sku in sorted(entries):
         groups.setdefault((what, reason), []).append(_sku(sku))
     store = escape(plan.store)
-    lines = [
-        f"- **{store}** {what} {len(skus):,} ({reason}): {first_few(skus, limit)}"
-        for (what, reason), skus in groups.items()
-    ]
+    lines = []
+    for (what, reason), skus in groups.items():
+        lines.append(
+            f"- **{store}** {what} {len(skus):,} ({reason}): {first_few(skus, limit)}"
+        )
+        if what == "skipped":
+            alike = [s for s in plan.skipped if escape(s.reason) == reason]
+            lines.extend(f"  - {escape_prose(why)}" for why in skip_details(alike))
     hint = import_hint(plan)
     if hint is not None:
         lines.append(f"- **{store}** hint: {escape_prose(hint)}")

@@ -24,6 +24,7 @@ from reconciler.report import (
     import_hint,
     one_line,
     show_value,
+    skip_details,
     store_heading,
     summary_line,
     suspended_line,
@@ -138,10 +139,6 @@ def _count_line(what: str, reason: str, skus: list[str], limit: int) -> str:
     return f"  {what} {len(skus):,} ({reason}): {first_few(sorted(skus), limit)}"
 
 
-SHOWN_DETAILS = 3
-"""The most distinct channel details shown under one skip reason."""
-
-
 def _skipped(skipped: Iterable[Skipped], limit: int) -> list[str]:
     """The counted skips, each reason followed by why, in the channel's words."""
     by_reason: dict[str, list[Skipped]] = defaultdict(list)
@@ -150,22 +147,7 @@ def _skipped(skipped: Iterable[Skipped], limit: int) -> list[str]:
     lines: list[str] = []
     for reason, entries in sorted(by_reason.items()):
         lines.append(_count_line("skipped", reason, [s.sku for s in entries], limit))
-        lines.extend(_details(entries))
-    return lines
-
-
-def _details(skipped: list[Skipped]) -> list[str]:
-    """``    why: DETAIL`` (or ``    N of them: DETAIL``), the commonest first."""
-    counts: dict[str, int] = defaultdict(int)
-    for entry in skipped:
-        if entry.detail:
-            counts[one_line(entry.detail)] += 1
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-    if len(ranked) == 1 and ranked[0][1] == len(skipped):
-        return [f"    why: {ranked[0][0]}"]
-    lines = [f"    {n:,} of them: {detail}" for detail, n in ranked[:SHOWN_DETAILS]]
-    if len(ranked) > SHOWN_DETAILS:
-        lines.append(f"    ... and {len(ranked) - SHOWN_DETAILS:,} other reasons")
+        lines.extend(f"    {line}" for line in skip_details(entries))
     return lines
 
 

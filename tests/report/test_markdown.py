@@ -118,6 +118,7 @@ def test_applied_run_puts_changes_not_applied_first() -> None:
         " +1 more",
         "- **shopify-us** skipped 1 (conflict): MJ12-L-Gray",
         "- **shopify-us** skipped 1 (not\\_stocked): MP10-32-Black",
+        "  - why: not stocked at Main warehouse",
         "- conflicts 1 (two master stores): MJ12-L-Gray (magento-eu, shopify-us)",
     )
 
