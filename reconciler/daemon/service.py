@@ -181,6 +181,17 @@ class Daemon:
                 stores=len(generation.repository.stores),
             ),
         )
+        for store in generation.repository.stores.values():
+            if store.suspended:
+                mark = store.suspended_mark or store.mark
+                log.info(
+                    "daemon.suspended",
+                    extra=logs.fields(
+                        store=store.name,
+                        file=f"{mark.path}:{mark.line}",
+                        next="not synced until suspended is false",
+                    ),
+                )
 
     def _log_refused(self, problems: tuple[Any, ...]) -> None:
         log.error(

@@ -89,6 +89,9 @@ def test_daemon_converges_reloads_reports_and_stops_cleanly(
 
     wait_for(outlet_suspended, 60, "the outlet to be suspended")
     assert http_get(base + "/readyz")[0] == 200
+    assert "event=daemon.suspended store=outlet file=stores/outlet.yaml:14" in (
+        daemon.text()
+    )
 
     # SIGTERM: exit 0, every run finished and journaled.
     assert daemon.terminate() == 0
