@@ -26,6 +26,7 @@ from reconciler.cli import (
 )
 from reconciler.errors import ConfigInvalid, StateError
 from reconciler.hub import open_state
+from reconciler.hub.records import HubRecord
 from reconciler.policy import Decided, EffectivePolicy, Level, Policy, load_policy
 
 SETTINGS = ("direction", "mode", "interval", "manage_inventory")
@@ -87,18 +88,19 @@ def explain(
         ctx.exit(EXIT_ERROR)
 
     stores = _selected_stores(ctx, policy, store_name)
+    url = state_url or policy.repository.settings.state_url
+    record = _hub_record(ctx, sku, url)
     note = _vendor_note(policy, sku, vendor)
     if note.source is None:
-        url = state_url or policy.repository.settings.state_url
-        note = _hub_note(ctx, policy, sku, url)
+        note = _hub_note(policy, record, hub_exists=not _sqlite_absent(url))
     policies = [policy.for_sku(store, sku, note.name) for store in stores]
 
     if output_format == "json":
-        click.echo(json.dumps(_as_json(sku, note, policies), indent=2))
+        click.echo(json.dumps(_as_json(sku, note, policies, record), indent=2))
     elif output_format == "markdown":
-        click.echo(_as_markdown(sku, note, policies))
+        click.echo(_as_markdown(sku, note, policies, record))
     else:
-        click.echo(_as_text(sku, note, policies))
+        click.echo(_as_text(sku, note, policies, record))
 
 
 def _selected_stores(
@@ -125,15 +127,23 @@ def _vendor_note(policy: Policy, sku: str, vendor: str | None) -> VendorNote:
     return VendorNote(vendor, "option", _without_file(policy, vendor, "--vendor"))
 
 
-def _hub_note(ctx: click.Context, policy: Policy, sku: str, url: str) -> VendorNote:
-    """The vendor of the SKU's hub record, as a pass would resolve it."""
+def _hub_record(ctx: click.Context, sku: str, url: str) -> HubRecord | None:
+    """The SKU's hub record; None without one (or without a hub yet)."""
     if _sqlite_absent(url):
-        return VendorNote(None, None, "not listed; no hub yet; pass --vendor")
+        return None
     try:
         with open_state(url, migrate=False) as state:
-            record = state.hub_records([sku]).get(sku)
+            return state.hub_records([sku]).get(sku)
     except StateError as error:
         _fail(ctx, str(error))
+
+
+def _hub_note(
+    policy: Policy, record: HubRecord | None, *, hub_exists: bool
+) -> VendorNote:
+    """The vendor of the SKU's hub record, as a pass would resolve it."""
+    if not hub_exists:
+        return VendorNote(None, None, "not listed; no hub yet; pass --vendor")
     if record is None:
         return VendorNote(None, None, "not listed; not in the hub; pass --vendor")
     if record.vendor is None:
@@ -164,8 +174,25 @@ def _fail(ctx: click.Context, message: str) -> NoReturn:
 # --- rendering -----------------------------------------------------------------
 
 
-def _as_text(sku: str, note: VendorNote, policies: list[EffectivePolicy]) -> str:
-    lines = [f"SKU {sku}", note.describe()]
+def hub_line(record: HubRecord | None) -> str:
+    """``hub: manage_inventory true, quantity_available 12 (... from ...)``."""
+    if record is None:
+        return "hub: no record of this SKU"
+    managed = str(record.manage_inventory).lower()
+    when = record.changed_at.isoformat(timespec="seconds")
+    return (
+        f"hub: manage_inventory {managed}, quantity_available "
+        f"{record.quantity_available} (changed {when}, from {record.source})"
+    )
+
+
+def _as_text(
+    sku: str,
+    note: VendorNote,
+    policies: list[EffectivePolicy],
+    record: HubRecord | None,
+) -> str:
+    lines = [f"SKU {sku}", note.describe(), hub_line(record)]
     for policy in policies:
         lines += ["", f"store {policy.store}"]
         for name in SETTINGS:
@@ -174,10 +201,17 @@ def _as_text(sku: str, note: VendorNote, policies: list[EffectivePolicy]) -> str
     return "\n".join(lines)
 
 
-def _as_markdown(sku: str, note: VendorNote, policies: list[EffectivePolicy]) -> str:
+def _as_markdown(
+    sku: str,
+    note: VendorNote,
+    policies: list[EffectivePolicy],
+    record: HubRecord | None,
+) -> str:
     """One table of every store's settings, for a pull-request comment."""
     lines = [
         f"**SKU `{sku}`**: {note.describe()}",
+        "",
+        hub_line(record),
         "",
         "| store | setting | value | set by |",
         "| --- | --- | --- | --- |",
@@ -200,10 +234,22 @@ def _text_cells(name: str, decided: Decided[Any] | None) -> tuple[str, str]:
 
 
 def _as_json(
-    sku: str, note: VendorNote, policies: list[EffectivePolicy]
+    sku: str,
+    note: VendorNote,
+    policies: list[EffectivePolicy],
+    record: HubRecord | None,
 ) -> dict[str, Any]:
     return {
         "sku": sku,
+        "hub": None
+        if record is None
+        else {
+            "manage_inventory": record.manage_inventory,
+            "quantity_available": record.quantity_available,
+            "changed_at": record.changed_at.isoformat(),
+            "source": record.source,
+            "vendor": record.vendor,
+        },
         "vendor": {
             "name": note.name,
             "source": note.source,

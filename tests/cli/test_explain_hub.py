@@ -3,6 +3,7 @@ from the hub record, read from ``--state`` without creating it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,8 +101,37 @@ def test_the_vendor_comes_from_the_hub_record(
 
     lines = result.stdout.splitlines()
     assert result.exit_code == 0, result.stderr
-    assert (lines[1], " ".join(lines[4].split()[1:])) == (
+    assert (lines[1], " ".join(lines[5].split()[1:])) == (
         vendor_line,
         " ".join(direction.split()),
     )
+    assert lines[2].startswith("hub: ")
     assert repo.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    ("sku", "hub"),
+    [
+        pytest.param(
+            "TEE-S",
+            "hub: manage_inventory true, quantity_available 8 (changed ",
+            id="in-the-hub",
+        ),
+        pytest.param("MUG-1", "hub: no record of this SKU", id="not-in-the-hub"),
+    ],
+)
+def test_the_hub_record_is_shown(repo: Repo, sku: str, hub: str) -> None:
+    imported(repo)
+
+    text = explain(repo, sku, "--store", "magento-eu")
+    data = json.loads(explain(repo, sku, "--format", "json").stdout)
+
+    assert text.stdout.splitlines()[2].startswith(hub)
+    if sku == "TEE-S":
+        assert text.stdout.splitlines()[2].endswith(", from import:batch.csv)")
+        assert {k: data["hub"][k] for k in ("quantity_available", "vendor")} == {
+            "quantity_available": 8,
+            "vendor": "tees",
+        }
+    else:
+        assert data["hub"] is None

@@ -77,6 +77,7 @@ def test_text_names_value_file_line_and_level_per_store(repo: str) -> None:
     assert out.splitlines() == [
         "SKU MH01-XS-Black",
         "vendor: acme (listed in vendors/acme.yaml:8)",
+        "hub: no record of this SKU",
         "",
         "store eu",
         "  direction         channel_to_hub  stores/eu.yaml:6 (store)",
@@ -100,6 +101,7 @@ def test_json_gives_the_same_answer_as_data(repo: str) -> None:
     assert code == 0
     assert json.loads(out) == {
         "sku": "MH01-XS-Black",
+        "hub": None,
         "vendor": {
             "name": "acme",
             "source": "listed",
@@ -167,7 +169,7 @@ def test_an_unlisted_sku_takes_its_vendor_from_the_option(
     code, out, _ = explain("MS01-XS-Black", "--config", repo, "--store", "eu", *options)
 
     lines = out.splitlines()
-    assert (code, lines[1], lines[5]) == (0, vendor_line, mode_line)
+    assert (code, lines[1], lines[6]) == (0, vendor_line, mode_line)
 
 
 def test_a_listed_sku_ignores_another_vendor_option(repo: str) -> None:
