@@ -115,6 +115,9 @@ class PassOptions:
     full_read: bool = False
     """Read every SKU even when ``skus`` narrows the plan, so the guard weighs
     the plan against the whole store (an import's push)."""
+    after_run: int | None = None
+    """The import run whose push this pass is, kept in the run's summary as
+    ``after_import_run`` so that history links the two."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,7 +602,10 @@ def _close_run(
     status = RunStatus.SUCCEEDED if code == EXIT_OK else RunStatus.FAILED
     if applied.stopped and code == EXIT_OK:
         status = RunStatus.STOPPED
-    state.finish_run(run_id, status, _run_summary(plan, failures, applied))
+    summary = _run_summary(plan, failures, applied)
+    if options.after_run is not None:
+        summary["after_import_run"] = options.after_run
+    state.finish_run(run_id, status, summary)
     log.info("event=pass.finish run=%d status=%s", run_id, status.value)
     return PassResult(
         plan, applied.results, failures, run_id, False, True, code, len(applied.left)

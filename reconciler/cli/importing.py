@@ -161,8 +161,8 @@ def import_command(
     if not yes and not click.confirm("Import these records and push them?", err=True):
         click.echo("Nothing applied.", err=True)
         sys.exit(EXIT_ERROR)
-    _write(url, batch, records, output_format, source=source)
-    push = replace(plan, dry_run=False, hub_overlay=None)
+    run_id = _write(url, batch, records, output_format, source=source)
+    push = replace(plan, dry_run=False, hub_overlay=None, after_run=run_id)
     _push(config_dir, push, output_format, pushed)
     _print_document(import_summary(summary), output_format)
 
@@ -317,8 +317,9 @@ def _write(
     output_format: str,
     *,
     source: str,
-) -> None:
-    """The batch into the hub in one transaction, journaled as an import run."""
+) -> int:
+    """The batch into the hub in one transaction, journaled as an import run;
+    the run's id."""
     try:
         state = open_state(url)
     except StopRun as error:
@@ -331,6 +332,7 @@ def _write(
         state.finish_run(run_id, RunStatus.SUCCEEDED, summary)
     finally:
         state.close()
+    return run_id
 
 
 def _show_plan(

@@ -75,10 +75,14 @@ def test_batch_goes_to_the_hub_journaled_and_to_stores_where_the_hub_is_master(
         "MUG-1": record("MUG-1", 20, vendor=None),
     }
     assert all(started <= r.changed_at <= datetime.now(UTC) for r in hub.values())
-    import_run = repo.runs()[-1]
+    push_run, import_run = repo.runs()  # newest first
     assert (import_run.kind, import_run.status) == (
         RunKind.IMPORT,
         RunStatus.SUCCEEDED,
+    )
+    assert (push_run.kind, push_run.summary["after_import_run"]) == (
+        RunKind.PASS,
+        import_run.id,
     )
     assert [replace(e, at=AT) for e in repo.journal(import_run.id)] == [
         entry(import_run.id, sku, field, after)
