@@ -550,7 +550,7 @@ def _finish(
         return PassResult(plan, (), failures, None, False, False, EXIT_ERROR)
 
     run_id = state.start_run(options.kind, sorted(adapters))
-    record_read(state, read, _blocked(plan))
+    record_read(state, read, _blocked(plan), _unresolved(plan, read))
     journal = Journal(state, run_id)
     applied = apply_plan(
         plan, read.hub, adapters, journal, progress=progress, should_stop=should_stop
@@ -558,20 +558,45 @@ def _finish(
     return _close_run(state, run_id, plan, failures, applied, options)
 
 
-def record_read(state: StateStore, read: _Read, blocked: Collection[str] = ()) -> None:
-    """Store the values read this pass where they differ from the last seen,
-    except a ``blocked`` store's (its guard stopped it): what it showed is in
-    doubt, and the next pass should still call it a change, not drift."""
+def record_read(
+    state: StateStore,
+    read: _Read,
+    blocked: Collection[str] = (),
+    unresolved: Collection[tuple[str, str]] = (),
+) -> None:
+    """Store the values read this pass where they differ from the last seen.
+
+    Left as they were: a ``blocked`` store's (its guard stopped it: what it
+    showed is in doubt), and each ``unresolved`` (store, SKU key) the plan
+    changes, holds or skips. A change is recorded by apply once written; a
+    held or skipped difference keeps the value of the last sync, so that the
+    next pass still calls it drift (or a change) as this one did.
+    """
     at = utc_now()
     changed = [
         SeenValue(name, item.sku, item.managed, item.quantity, at)
         for name, snapshot in read.snapshots.items()
         if name not in blocked
-        for item in snapshot.items.values()
-        if _differs(read.seen[name].get(item.sku), item.managed, item.quantity)
+        for key, item in snapshot.items.items()
+        if (name, key) not in unresolved
+        and _differs(read.seen[name].get(item.sku), item.managed, item.quantity)
     ]
     if changed:
         state.record_seen(changed)
+
+
+def _unresolved(plan: Plan, read: _Read) -> set[tuple[str, str]]:
+    """(store, snapshot key) of every item the plan changes, holds or skips."""
+    pairs: set[tuple[str, str]] = set()
+    for store in plan.stores:
+        snapshot = read.snapshots.get(store.store)
+        if snapshot is None:
+            continue
+        skus = [change.sku for change in (*store.pulls, *store.pushes)]
+        skus += [held.sku for held in store.held]
+        skus += [skipped.sku for skipped in store.skipped]
+        pairs.update((store.store, snapshot.key(sku)) for sku in skus)
+    return pairs
 
 
 def _applicable(plan: Plan) -> bool:

@@ -388,3 +388,24 @@ def test_a_tripped_guard_is_said_once_in_text_and_in_full_in_markdown(
     )
     assert "stopped: guard:" not in text
     assert f"- **magento-eu**: {escape_prose(message)}\n" in markdown
+
+
+def test_a_held_difference_is_still_drift_on_the_next_pass(world: World) -> None:
+    uk = world.emulators["magento-uk"]
+    uk.add_product("A-1", 5)
+    seed_hub(world.state_url, {"A-1": (True, 5)})
+    assert world.run(stores=("magento-uk",)).exit_code == EXIT_OK  # in sync: seen 5
+    uk.set_quantity("A-1", 4)  # a sale: drift
+    store_file = world.root / "config" / "stores" / "magento-uk.yaml"
+    store_file.write_text(store_file.read_text().replace("automatic", "manual"))
+
+    held = world.run(stores=("magento-uk",))
+    named = world.run(stores=("magento-uk",), skus=("A-1",), dry_run=True)
+
+    held_plan, named_plan = (
+        held.plan.store("magento-uk"),
+        named.plan.store("magento-uk"),
+    )
+    assert held_plan is not None and named_plan is not None
+    assert [h.sku for h in held_plan.held] == ["A-1"]
+    assert [(c.sku, c.label) for c in named_plan.pushes] == [("A-1", Label.DRIFT)]
