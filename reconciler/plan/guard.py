@@ -152,10 +152,7 @@ def _explain(
     written = all(e.written for e in excesses)
     it = "it" if len(excesses) == 1 else "them"
     change_it = f"raise {it}" if written else f"set {it} in {config.mark.path}"
-    return (
-        f"{message}; {change_it}, or let one run through with `reconcile --store "
-        f"{name} --allow-mass-change {name}`"
-    )
+    return f"{message}; {change_it}, or pass --allow-mass-change {name} to one run"
 
 
 def trip_floor(managed: int) -> int:

@@ -458,8 +458,7 @@ def guard_line(store: str) -> str:
     return (
         f"  guard tripped, nothing applied: plan zeroes 40 of 100 managed SKUs "
         f"(40.0%) on {store}; guard.max_zeroed is 5% in {where}; "
-        f"raise it, or let one run through with `reconcile --store {store} "
-        f"--allow-mass-change {store}`"
+        f"raise it, or pass --allow-mass-change {store} to one run"
     )
 
 

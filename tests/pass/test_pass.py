@@ -183,8 +183,8 @@ def test_guard_trips_on_a_batch_that_zeroes_most_of_a_store(world: World) -> Non
             "plan zeroes 20 (100.0%) and changes 20 (100.0%) of 20 managed SKUs "
             "on magento-uk; guard.max_zeroed is 5% in stores/magento-uk.yaml:11 "
             "(a store of 20 managed SKUs trips from 4) and guard.max_changed is "
-            "50% in stores/magento-uk.yaml:12; raise them, or let one run through "
-            "with `reconcile --store magento-uk --allow-mass-change magento-uk`",
+            "50% in stores/magento-uk.yaml:12; raise them, or pass "
+            "--allow-mass-change magento-uk to one run",
         )
     ]
     assert world.writes("magento-uk") == []
