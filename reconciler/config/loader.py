@@ -113,6 +113,11 @@ def parse_timeout(value: int | str) -> int:
     return _seconds(timeout_seconds(value), value, "a timeout")
 
 
+def _inside(root: Path, relative: str) -> bool:
+    """Whether ``relative`` names a path inside ``root`` (links resolved)."""
+    return (root / relative).resolve().is_relative_to(root.resolve())
+
+
 def _seconds(seconds: int | None, value: int | str, what: str) -> int:
     if seconds is None:
         raise ValueError(f"not {what} the schema allows: {value!r}")
@@ -259,6 +264,12 @@ class _Loading:
         if not str(channel.get("endpoint", "")).startswith(SANDBOX):
             document.problem(
                 where, "channel.seed: only a sandbox:// endpoint has a seed"
+            )
+        elif not _inside(self.root, seed):
+            document.problem(
+                where,
+                f"channel.seed: `{seed}` is outside the config folder; keep the "
+                f"export inside it (the daemon reads a snapshot of the folder)",
             )
         elif not (self.root / seed).is_file():
             document.problem(
