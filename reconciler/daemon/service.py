@@ -119,7 +119,7 @@ class Daemon:
     def _first_config(self) -> bool:
         result = self._watcher.check(force=True)
         if result is None or result.generation is None:
-            self._log_refused(result.problems if result else ())
+            self._log_refused(result.problems if result else (), keeping="none")
             log.error("daemon.start", extra=logs.fields(outcome="config_invalid"))
             return False
         self._adopt(result.generation)
@@ -193,11 +193,15 @@ class Daemon:
                     ),
                 )
 
-    def _log_refused(self, problems: tuple[Any, ...]) -> None:
+    def _log_refused(
+        self, problems: tuple[Any, ...], keeping: str = "last_good"
+    ) -> None:
+        """``keeping`` says what runs on: the last good config, or ``none``
+        when the first one is refused (the daemon then exits 1)."""
         log.error(
             "daemon.config",
             extra=logs.fields(
-                outcome="refused", problems=len(problems), keeping="last_good"
+                outcome="refused", problems=len(problems), keeping=keeping
             ),
         )
         for problem in problems:

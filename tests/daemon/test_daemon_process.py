@@ -148,3 +148,19 @@ def test_once_passes_every_store_and_exits(
 
     assert daemon.process.wait(timeout=120) == 0
     assert daemon.text().count("event=daemon.pass ") == 2
+
+
+def test_a_first_config_refused_says_nothing_runs_and_exits_1(
+    tmp_path: Path, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    config = write_config(
+        tmp_path / "config", {"outlet": ("sandbox://outlet", "sideways")}
+    )
+
+    daemon = start_daemon(config, f"sqlite:///{tmp_path / 'state.db'}", "--once")
+
+    assert daemon.process.wait(timeout=60) == 1
+    text = daemon.text()
+    assert "event=daemon.config outcome=refused problems=1 keeping=none" in text
+    assert "stores/outlet.yaml:" in text
+    assert "event=daemon.start outcome=config_invalid" in text
