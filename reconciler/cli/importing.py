@@ -162,6 +162,11 @@ def import_command(
         click.echo("Nothing applied.", err=True)
         sys.exit(EXIT_ERROR)
     run_id = _write(url, batch, records, output_format, source=source)
+    click.echo(
+        f"Imported into the hub as run {run_id}: "
+        f"{_count(_count_changed(records), 'hub record')} changed.",
+        err=to_stderr,
+    )
     push = replace(plan, dry_run=False, hub_overlay=None, after_run=run_id)
     _push(config_dir, push, output_format, pushed)
     _print_document(import_summary(summary), output_format)

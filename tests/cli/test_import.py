@@ -376,9 +376,11 @@ def test_a_batch_of_store_mastered_skus_is_not_pushed(repo: Repo) -> None:
     result = run(repo, "--yes", batch="sku,quantity_available\nMUG-1,20\n")
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[-2:] == [
+    run_id = repo.runs()[0].id
+    assert result.stdout.splitlines()[-3:] == [
         "1 SKU has a master store (magento-eu): MUG-1. The hub takes the "
         "batch's values now; the next pass replaces them with the store's.",
+        f"Imported into the hub as run {run_id}: 1 hub record changed.",
         "No SKU of this batch has the hub as master; nothing to push.",
     ]
     assert repo.hub()["MUG-1"].quantity_available == 20
