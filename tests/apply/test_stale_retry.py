@@ -62,10 +62,7 @@ def test_a_sale_that_lands_on_the_wanted_value_is_left_as_it_is(
 def test_run_summary_counts_pushes_a_guard_stopped_as_not_attempted(
     world: World,
 ) -> None:
-    uk = world.emulators["magento-uk"]
-    skus = [f"Z-{n:02}" for n in range(20)]
-    for sku in skus:
-        uk.add_product(sku, 5)
+    skus = world.add_products("magento-uk", "Z", 20, 5)
     seed_hub(world.state_url, dict.fromkeys(skus, (True, 0)))
 
     result = world.run(stores=("magento-uk",))

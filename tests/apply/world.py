@@ -81,6 +81,15 @@ class World:
         self.emulators[name] = shop
         return shop
 
+    def add_products(
+        self, store: str, prefix: str, count: int, quantity: int
+    ) -> list[str]:
+        """``count`` SKUs ``PREFIX-00``... with one quantity on a Magento store."""
+        skus = [f"{prefix}-{n:02d}" for n in range(count)]
+        for sku in skus:
+            self.emulators[store].add_product(sku, quantity)
+        return skus
+
     def run(self, progress: Progress | None = None, **options: object) -> PassResult:
         return run_pass(
             self.root / "config",

@@ -352,10 +352,7 @@ def test_msi_store_skips_a_flag_it_cannot_write_and_the_pass_succeeds(
 def test_a_pass_naming_one_sku_weighs_its_guard_against_the_whole_store(
     world: World,
 ) -> None:
-    uk = world.emulators["magento-uk"]
-    skus = [f"S-{n:02d}" for n in range(20)]
-    for sku in skus:
-        uk.add_product(sku, 5)
+    skus = world.add_products("magento-uk", "S", 20, 5)
     seed_hub(world.state_url, dict.fromkeys(skus, (True, 5)))
     assert world.run(stores=("magento-uk",)).exit_code == EXIT_OK  # sees all 20
     seed_hub(world.state_url, {"S-00": (True, 0)})
