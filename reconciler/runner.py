@@ -44,7 +44,7 @@ from reconciler.channels.base import ChannelAdapter, ChannelSnapshot, Outcome
 from reconciler.channels.factory import open_adapter
 from reconciler.clock import Clock
 from reconciler.config.model import Direction, Product, StoreConfig
-from reconciler.errors import ChannelError, SelectionError
+from reconciler.errors import ChannelConfigError, ChannelError, SelectionError
 from reconciler.hub import open_state
 from reconciler.hub.leases import (
     PassLeases,
@@ -195,7 +195,8 @@ def run_pass(
         options = _resolve_skus(state, options)
         factory = adapter_factory or _channel_factory(root, state_url, options, clock)
         failures = _open_adapters(adapters, [*configs, *feeding], factory)
-        read = _read_all(state, adapters, options, progress)
+        files = {name: c.mark.path for name, c in policy.repository.stores.items()}
+        read = _read_all(state, adapters, options, progress, files)
         read.failures[:0] = [*_busy_failures(leases), *failures]
         plan = _pulls_only(_plan(policy, read, options), feeding)
         result = _finish(
@@ -442,6 +443,7 @@ def _read_all(
     adapters: Mapping[str, ChannelAdapter],
     options: PassOptions,
     progress: Progress | None,
+    files: Mapping[str, str] | None = None,
 ) -> _Read:
     """The hub, the last seen values, and every store's stock, concurrently."""
     skus = None if options.full_read else (list(options.skus) or None)
@@ -460,7 +462,10 @@ def _read_all(
             log.error("event=pass.read store=%s outcome=failed error=%s", name, error)
             if progress is not None:
                 progress.read_failed(name)
-            return StoreFailure(name, "read", str(error))
+            message = str(error)
+            if isinstance(error, ChannelConfigError) and files and name in files:
+                message = f"{files[name]}: {message}"  # a setting of that file
+            return StoreFailure(name, "read", message)
         log.info("event=pass.read store=%s sku_count=%d", name, len(snapshot.items))
         if progress is not None:
             progress.read_done(name, len(snapshot.items))

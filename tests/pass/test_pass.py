@@ -406,3 +406,27 @@ def test_a_held_difference_is_still_drift_on_the_next_pass(world: World) -> None
     assert held_plan is not None and named_plan is not None
     assert [h.sku for h in held_plan.held] == ["A-1"]
     assert [(c.sku, c.label) for c in named_plan.pushes] == [("A-1", Label.DRIFT)]
+
+
+def test_a_source_holding_nothing_fails_the_read_naming_the_store_file(
+    world: World,
+) -> None:
+    store_file = world.root / "config" / "stores" / "magento-uk.yaml"
+    text = store_file.read_text().replace(
+        "store_code: all", "store_code: all\n  source: eu-wset"
+    )
+    store_file.write_text(text)
+    world.add_products("magento-uk", "S", 3, 5)
+
+    result = world.run(stores=("magento-uk",), dry_run=True)
+
+    assert result.exit_code == EXIT_ERROR
+    assert [(f.store, f.stage, f.message) for f in result.failures] == [
+        (
+            "magento-uk",
+            "read",
+            "stores/magento-uk.yaml: magento-uk: source 'eu-wset' holds none of the "
+            "3 products of the store; is channel.source the code of one of its MSI "
+            "sources?",
+        )
+    ]
