@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -215,15 +217,35 @@ def _check_against_hub(
         _refused(refused, output_format)
 
 
+SHOWN_REFUSALS = 50
+"""Refused rows listed on stderr; the JSON document lists every one."""
+
+
 def _refused(refused: ImportRefused, output_format: str) -> NoReturn:
-    """Every problem on stderr; on stdout a document for json and markdown."""
-    for problem in refused.problems:
+    """The first problems on stderr, then how many more and by what reason;
+    on stdout a document (every problem) for json and markdown."""
+    for problem in refused.problems[:SHOWN_REFUSALS]:
         click.echo(f"{refused.path}: {problem}", err=True)
+    rest = refused.problems[SHOWN_REFUSALS:]
+    if rest:
+        reasons = Counter(_reason(problem.message) for problem in rest)
+        kinds = ", ".join(f"{n:,} {reason}" for reason, n in reasons.most_common(3))
+        click.echo(
+            f"{refused.path}: ... and {len(rest):,} more refused rows ({kinds}); "
+            f"`--format json` lists every one",
+            err=True,
+        )
     if output_format == "json":
         click.echo(json.dumps(_refusal_document(refused), indent=2))
     elif output_format == "markdown":
         click.echo(_refusal_markdown(refused))
     _fail(f"{refused}; nothing was imported")
+
+
+def _reason(message: str) -> str:
+    """A refusal's message without the values it names, to count alike ones."""
+    general = re.sub(r"\s*\(.*\)\s*$", "", message)
+    return re.sub(r"'[^']*'|`[^`]*`|\"[^\"]*\"|-?\d[\d.,]*", "…", general).strip()
 
 
 def _refusal_document(refused: ImportRefused) -> dict[str, object]:

@@ -577,3 +577,21 @@ def test_a_push_that_fails_says_the_hub_kept_the_batch(
         "did not finish everywhere (see above), and the next pass pushes what is "
         "left\n"
     ) in result.stderr
+
+
+def test_many_refused_rows_are_listed_up_to_fifty_then_counted(repo: Repo) -> None:
+    rows = "".join(f"SKU-{n:03d},5,nosuch\n" for n in range(60))
+    batch = f"sku,quantity_available,vendor\n{rows}SKU-X,lots,tees\n"
+
+    result = run(repo, "--yes", batch=batch)
+    document = run(repo, "--dry-run", "--format", "json", batch=batch)
+
+    listed = [line for line in result.stderr.splitlines() if ": line " in line]
+    assert result.exit_code == 1
+    assert len(listed) == 50
+    assert (
+        "batch.csv: ... and 11 more refused rows (10 unknown vendor …, 1 quantity … "
+        "is not a number); `--format json` lists every one\n"
+    ) in result.stderr
+    assert len(json.loads(document.stdout)["problems"]) == 61
+    assert repo.hub() == {}
