@@ -109,6 +109,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -134,6 +135,10 @@ from reconciler.hub.records import (
 
 DEFAULT_STATE_URL = "sqlite:///.reconciler/state.db"
 BUSY_TIMEOUT_S = 30
+WAL_RETRY_S = 0.05
+"""Wait between tries to switch a new file to WAL while another connection
+holds it: SQLite answers that switch "locked" at once, without its busy
+handler, so the busy timeout alone does not cover it."""
 CONNECT_TIMEOUT_S = 10
 
 _IN_BATCH = 500  # SKUs per IN (...) clause, far below every backend's limit
@@ -472,10 +477,24 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # The busy timeout first: switching a new file to WAL takes an exclusive
     # lock, which replicas opening it at once must wait for, not fail on.
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """``journal_mode=WAL``, tried again while the file is locked, up to the
+    busy timeout (replicas opening a new file at once)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(WAL_RETRY_S)
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
