@@ -99,7 +99,13 @@ class StoreView:
 
     name: str
     plan: StorePlan | None
-    error: str | None
+    errors: tuple[str, ...] = ()
+    """Each failure that stopped the store, as ``failure_text`` gives it."""
+
+    @property
+    def error(self) -> str | None:
+        """The store's failures joined in one line; None when it had none."""
+        return ERROR_JOIN.join(self.errors) or None
 
     @property
     def direction(self) -> str | None:
@@ -110,14 +116,10 @@ class StoreView:
         """The error, less the blocking guard's own message: apply records a
         blocked store as a ``guard`` failure, and the verdict already says it."""
         guard = self.plan.guard if self.plan is not None else None
-        if self.error is None or guard is None or not guard.blocks:
+        if guard is None or not guard.blocks:
             return self.error
         own = failure_text(GUARD_STAGE, guard.message or "")
-        if self.error == own:
-            return None
-        # the guard's message holds "; " itself, so it is cut out whole
-        rest = self.error.replace(ERROR_JOIN + own, "").replace(own + ERROR_JOIN, "")
-        return rest or None
+        return ERROR_JOIN.join(e for e in self.errors if e != own) or None
 
     @property
     def stopped(self) -> bool:
@@ -151,7 +153,8 @@ class Report:
 
     plan: Plan
     outcomes: Mapping[OutcomeKey, ItemOutcome] = field(default_factory=dict)
-    store_errors: Mapping[str, str] = field(default_factory=dict)
+    store_errors: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Each store's failures, in the order they happened."""
     run_id: int | None = None
     dry_run: bool = True
     replanned: Mapping[OutcomeKey, Change] = field(default_factory=dict)
@@ -183,7 +186,9 @@ class Report:
         """Every store of the plan or of the errors, by name."""
         names = {s.store for s in self.plan.stores} | set(self.store_errors)
         return [
-            StoreView(name, self.plan.store(name), self.store_errors.get(name))
+            StoreView(
+                name, self.plan.store(name), tuple(self.store_errors.get(name, ()))
+            )
             for name in sorted(names)
         ]
 
@@ -293,7 +298,8 @@ def render(
     ``outcomes`` maps (store, SKU, target side value) to the adapter's outcome
     of that change; ``store_errors`` maps a store to the error that stopped it.
     """
-    report = Report(plan, outcomes or {}, store_errors or {}, run_id, dry_run)
+    errors = {store: (error,) for store, error in (store_errors or {}).items()}
+    report = Report(plan, outcomes or {}, errors, run_id, dry_run)
     return render_report(report, fmt)
 
 
@@ -303,7 +309,7 @@ def render_result(result: PassOutcome, fmt: str) -> str:
 
 
 def report_of(result: PassOutcome) -> Report:
-    """The report view of a pass; several failures of one store are joined.
+    """The report view of a pass, with each store's failures.
 
     A result's change is its re-plan when it went stale; keyed as the planned
     change (same store, SKU and target), it takes that change's place.
@@ -320,13 +326,10 @@ def report_of(result: PassOutcome) -> Report:
         errors.setdefault(failure.store, []).append(
             failure_text(failure.stage, failure.message)
         )
-    store_errors = {
-        store: ERROR_JOIN.join(messages) for store, messages in errors.items()
-    }
     return Report(
         result.plan,
         outcomes,
-        store_errors,
+        errors,
         result.run_id,
         not result.applied,
         replanned,

@@ -4,6 +4,7 @@ and re-planned changes, across the text and Markdown reports."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 
 import pytest
 
@@ -50,22 +51,22 @@ def master_store(*, pushes: int, pulls: int = 0, unknown: int = 0) -> StorePlan:
     ("view", "heading"),
     [
         pytest.param(
-            StoreView("magento-eu", master_store(pushes=0), None),
+            StoreView("magento-eu", master_store(pushes=0)),
             "magento-eu (default channel_to_hub)",
             id="nothing-to-do",
         ),
         pytest.param(
-            StoreView("magento-eu", master_store(pushes=0, pulls=1), None),
+            StoreView("magento-eu", master_store(pushes=0, pulls=1)),
             "magento-eu (default channel_to_hub; this plan: 1 pull)",
             id="one-pull",
         ),
         pytest.param(
-            StoreView("magento-eu", master_store(pushes=621, pulls=54), None),
+            StoreView("magento-eu", master_store(pushes=621, pulls=54)),
             "magento-eu (default channel_to_hub; this plan: 54 pulls, 621 pushes)",
             id="overrides-push-to-a-master",
         ),
         pytest.param(
-            StoreView("magento-us", None, "read: HTTP 503"),
+            StoreView("magento-us", None, ("read: HTTP 503",)),
             "magento-us",
             id="no-plan",
         ),
@@ -97,14 +98,19 @@ def test_guard_text_is_printed_once_when_the_run_records_it_as_a_failure() -> No
 
 
 def test_guard_failure_beside_another_error_keeps_the_other() -> None:
+    """The guard's own message may hold "; ", the join of a store's errors."""
     plan = full_plan()
     outlet = plan.store("shopify-outlet")
     assert outlet is not None and outlet.guard is not None
-    error = f"write: HTTP 503; guard: {outlet.guard.message}"
+    message = "plan zeroes 2 of 2; guard.max_zeroed is 5% in stores/x.yaml:9"
+    outlet = replace(outlet, guard=replace(outlet.guard, message=message))
+    errors = ("write: HTTP 503", f"guard: {message}")
 
-    assert StoreView("shopify-outlet", outlet, error).error_besides_guard == (
-        "write: HTTP 503"
-    )
+    view = StoreView("shopify-outlet", outlet, errors)
+
+    assert view.error_besides_guard == "write: HTTP 503"
+    assert view.error == f"write: HTTP 503; guard: {message}"
+    assert StoreView("shopify-outlet", outlet, errors[1:]).error_besides_guard is None
 
 
 @pytest.mark.parametrize(
