@@ -4,8 +4,10 @@ Two stores take the hub's values (a Magento store at its MSI source and a
 Shopify shop), both ``sandbox://`` stores seeded from export CSVs written
 here, with a real SQLite state file. ``kill_after_writes`` starts a pass as
 a subprocess and SIGKILLs it once the sandboxes have persisted a chosen
-number of channel writes (each persisted write replaces the store's state
-file, so the count is read from the files' identity, not from the process).
+number of channel writes. Each persisted write replaces the store's state
+file: the watcher sees the replacement, freezes the pass (SIGSTOP) and counts
+the batches written from the files' content, so a busy machine that delays
+the watcher makes it late by at most the write in flight, never by a miscount.
 """
 
 from __future__ import annotations
@@ -253,34 +255,73 @@ class CrashWorld:
         result = CliRunner().invoke(main, options)
         return Finished(result.exit_code, result.stdout, result.stderr)
 
-    def kill_after_writes(self, writes: int, delay: float) -> Kill:
+    def kill_after_writes(
+        self, wanted: dict[str, int], writes: int, delay: float
+    ) -> Kill:
         """Start ``reconcile --yes``; SIGKILL it ``delay`` seconds after the
-        sandboxes have persisted ``writes`` channel writes."""
+        sandboxes have persisted ``writes`` batches of ``wanted`` values, or
+        sooner, as soon as the next batch is persisted: a delayed kill lands
+        inside the next batch, never after the pass has written everything."""
         log = self.root / "killed.log"
         with log.open("w") as stderr:
             process = subprocess.Popen(
                 self.command("--yes"), stdout=subprocess.DEVNULL, stderr=stderr
             )
-            seen = self._wait_for_writes(process, writes)
-            time.sleep(delay)
+            seen = self._freeze_after_writes(process, wanted, writes)
+            if delay:
+                _resume(process)
+                self._wait_for_next_write(process, delay)
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGKILL)
             code = process.wait(PASS_TIMEOUT)
         return Kill(seen, code, log.read_text())
 
-    def _wait_for_writes(self, process: subprocess.Popen[bytes], writes: int) -> int:
-        """Count state file replacements until ``writes`` or the process ends."""
+    def batches_written(self, wanted: dict[str, int]) -> int:
+        """Channel writes so far: each store's items at the hub's value, by batch."""
+        return sum(
+            math.ceil((len(self.stores[store][1]) - left) / BATCH)
+            for store, left in self.unconverged(wanted).items()
+        )
+
+    def _freeze_after_writes(
+        self, process: subprocess.Popen[bytes], wanted: dict[str, int], writes: int
+    ) -> int:
+        """Watch the state files; on each replacement stop the pass and count.
+
+        Returns the writes counted, with the pass left stopped, once there
+        are ``writes`` of them (or the pass ended, or the deadline passed).
+        """
         last = self.state_keys()
-        seen = 0
         deadline = time.monotonic() + PASS_TIMEOUT
-        while seen < writes and process.poll() is None:
-            if time.monotonic() > deadline:
-                break
+        while process.poll() is None and time.monotonic() < deadline:
             time.sleep(POLL_SECONDS)
             now = self.state_keys()
-            seen += sum(1 for store in now if now[store] != last[store])
+            if now == last:
+                continue
+            process.send_signal(signal.SIGSTOP)
+            seen = self.batches_written(wanted)
+            if seen >= writes:
+                return seen
+            _resume(process)
             last = now
-        return seen
+        return self.batches_written(wanted)
+
+    def _wait_for_next_write(
+        self, process: subprocess.Popen[bytes], seconds: float
+    ) -> None:
+        """Up to ``seconds``, stopping the pass at once if a state file changes."""
+        last = self.state_keys()
+        deadline = time.monotonic() + seconds
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            if self.state_keys() != last:
+                process.send_signal(signal.SIGSTOP)
+                return
+
+
+def _resume(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGCONT)
 
 
 def _held(value: ChannelValue | None, entry: JournalEntry) -> str | None:

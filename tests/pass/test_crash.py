@@ -19,7 +19,7 @@ SHOPIFY_SKUS = 1_000
 DELAYS = (0.0, 0.02, 0.05)
 """Seconds between seeing the chosen persisted write and the kill: at once
 lands between a channel write and its journal entry, later inside the next
-batch."""
+batch (the kill comes sooner if that batch is persisted first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def crash_round(
     wanted = world.set_hub(number)
     run_before = world.last_run()
 
-    kill = world.kill_after_writes(writes, delay)
+    kill = world.kill_after_writes(wanted, writes, delay)
 
     killed_run = world.last_run()
     assert killed_run is not None and killed_run != run_before, kill.stderr
@@ -102,6 +102,9 @@ def test_killed_passes_are_repaired_and_never_journal_unwritten_changes(
         Round(point_name(w, d), True, [], 0, converged, 0) for w, d in points
     ]
     left_by_kills = [left for _, left in played]
-    mid_write = [0 < left.unwritten < len(world.hub_skus()) for left in left_by_kills]
-    assert sum(mid_write) >= 0.8 * len(points), left_by_kills
+    mid_pass = [
+        0 < left.unwritten < len(world.hub_skus()) or left.unjournaled > 0
+        for left in left_by_kills
+    ]
+    assert sum(mid_pass) >= 0.8 * len(points), left_by_kills
     assert any(left.unjournaled for left in left_by_kills), left_by_kills
