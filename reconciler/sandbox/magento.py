@@ -845,6 +845,12 @@ def _rows_with_lines(path: Path) -> Iterable[tuple[int, dict[str, str | None]]]:
             start = reader.line_num + 1
 
 
+_EXPORT_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+)
+"""A number as the import accepts it: ASCII digits only, no ``_`` separators,
+no ``inf`` or ``nan`` (Python's ``float`` takes all three)."""
+
 _FLAGS = {"1": True, "0": False, "yes": True, "no": False}
 
 
@@ -854,10 +860,7 @@ def _stock_fields(row: Mapping[str, str | None]) -> dict[str, Any]:
     raw_qty = (row.get("qty") or "").strip()
     if not raw_qty:
         raise ValueError("empty qty")
-    try:
-        qty = float(raw_qty)
-    except ValueError:
-        raise ValueError(f"qty {raw_qty!r} is not a number") from None
+    qty = float(raw_qty) if _EXPORT_NUMBER.fullmatch(raw_qty) else math.nan
     if not math.isfinite(qty):
         raise ValueError(f"qty {raw_qty!r} is not a number")
     return {

@@ -56,6 +56,26 @@ def test_messy_export_seeds_valid_rows_and_reports_the_rest() -> None:
     ]
 
 
+def test_quantities_python_reads_but_an_import_refuses_are_skipped(
+    tmp_path: Path,
+) -> None:
+    export = tmp_path / "catalog.csv"
+    rows = ["sku,qty", "ARABIC,\u0661\u0662", "UNDER,1_000", "INF,inf", "NAN,nan"]
+    rows += ["HUGE,1e400", "SCI,2e1", "DOT,.5", "PLUS,+3"]
+    export.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    emulator, problems = MagentoEmulator.from_export("eu", export)
+
+    assert emulator.stock() == {"SCI": 20, "DOT": 0.5, "PLUS": 3}
+    assert problems == [
+        SeedProblem(2, "SKU 'ARABIC': qty '\u0661\u0662' is not a number"),
+        SeedProblem(3, "SKU 'UNDER': qty '1_000' is not a number"),
+        SeedProblem(4, "SKU 'INF': qty 'inf' is not a number"),
+        SeedProblem(5, "SKU 'NAN': qty 'nan' is not a number"),
+        SeedProblem(6, "SKU 'HUGE': qty '1e400' is not a number"),
+    ]
+
+
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     emulator = MagentoEmulator("eu", sources=("default", "eu-west"))
     emulator.add_product("A-1", 3)
