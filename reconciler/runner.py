@@ -60,7 +60,14 @@ from reconciler.hub.records import (
     StateStore,
 )
 from reconciler.plan.guard import guard_plan, log_verdicts
-from reconciler.plan.model import Change, Held, Plan, Side, StorePlan
+from reconciler.plan.model import (
+    Change,
+    Held,
+    Plan,
+    Side,
+    SkipReason,
+    StorePlan,
+)
 from reconciler.plan.planner import Selection, make_plan
 from reconciler.policy import Policy, load_policy
 
@@ -668,20 +675,23 @@ def store_outcomes(
     """Each store's end of a run, for ``status`` and ``history``: ``outcome``
     ``ok``, ``failed`` (read or write), ``guard`` (its guard stopped it) or
     ``skipped`` (another holder syncs it); ``error`` the reason; ``unresolved``
-    the planned changes it left (not applied, whatever the cause)."""
+    the planned changes it left (not applied, whatever the cause); and, when
+    there are any, ``waiting``: SKUs that differ on the store but wait on
+    their master store (not read, or stopped by its guard), with ``waiting_on``
+    saying why."""
     applied = {_change_key(r.change) for r in results if r.outcome is Outcome.APPLIED}
-    stores: dict[str, dict[str, object]] = {
-        store.store: {
+    stores: dict[str, dict[str, object]] = {}
+    for planned in plan.stores:
+        entry: dict[str, object] = {
             "outcome": "ok",
             "error": None,
             "unresolved": sum(
                 1
-                for change in store.pulls + store.pushes
+                for change in planned.pulls + planned.pushes
                 if _change_key(change) not in applied
             ),
         }
-        for store in plan.stores
-    }
+        stores[planned.store] = entry | _waiting(planned)
     errors: dict[str, list[str]] = {}
     for failure in failures:
         entry = stores.setdefault(failure.store, {"unresolved": 0})
@@ -693,6 +703,18 @@ def store_outcomes(
 
 
 _FAILURE_OUTCOMES = {"guard": "guard", "lease": "skipped"}
+
+_WAITING = (SkipReason.MASTER_GUARDED, SkipReason.MASTER_NOT_READ)
+"""Skips that say the store is behind until its master store can be read."""
+
+
+def _waiting(store: StorePlan) -> dict[str, object]:
+    """The store's SKUs behind because of their master store, if any."""
+    waiting = [skip for skip in store.skipped if skip.reason in _WAITING]
+    if not waiting:
+        return {}
+    reasons = sorted({skip.detail or skip.reason.value for skip in waiting})
+    return {"waiting": len(waiting), "waiting_on": reasons}
 
 
 def _failure_text(failure: StoreFailure) -> str:

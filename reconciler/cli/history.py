@@ -146,6 +146,9 @@ def _outcome_lines(run: RunRecord) -> list[str]:
             line += f"  {error}"
         if unresolved:
             line += f"  ({unresolved} unresolved)"
+        waiting = outcome.get("waiting") or 0
+        if waiting:
+            line += f"  ({waiting} waiting on their master store)"
         lines.append(line)
     return lines
 

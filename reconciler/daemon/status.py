@@ -87,6 +87,8 @@ class _StoreRun:
     outcome: str
     error: str | None
     unresolved: int
+    waiting: int = 0
+    waiting_on: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -113,6 +115,8 @@ def _entry_of(store: str, run: RunRecord) -> _StoreRun | None:
             str(entry.get("outcome", "ok")),
             _text(entry.get("error")),
             int(entry.get("unresolved") or 0),
+            int(entry.get("waiting") or 0),
+            tuple(str(why) for why in entry.get("waiting_on") or ()),
         )
     if store not in run.stores:
         return None
@@ -168,7 +172,7 @@ def _status_of(suspended: bool, latest: _StoreRun | None) -> StoreStatus:
         return StoreStatus.OUT_OF_SYNC
     if latest.failed:
         return StoreStatus.DEGRADED
-    if latest.unresolved > 0:
+    if latest.unresolved > 0 or latest.waiting > 0:
         return StoreStatus.OUT_OF_SYNC
     return StoreStatus.SYNCED
 
@@ -180,10 +184,16 @@ def _error_of(latest: _StoreRun | None) -> str | None:
         return f"guard tripped: {latest.error or 'mass change refused'}"
     if latest.failed:
         return latest.error or "the last run failed"
+    said = []
     if latest.unresolved > 0:
         count = latest.unresolved
-        return f"the last run left {count} change{'s' * (count != 1)} unresolved"
-    return None
+        said.append(f"the last run left {count} change{'s' * (count != 1)} unresolved")
+    if latest.waiting > 0:
+        count = latest.waiting
+        why = "; ".join(latest.waiting_on)
+        whose = "wait on their" if count != 1 else "waits on its"
+        said.append(f"{count} SKU{'s' * (count != 1)} {whose} master store: {why}")
+    return "; ".join(said) or None
 
 
 def render_text(doc: Mapping[str, Any]) -> str:

@@ -143,3 +143,14 @@ def make_world(tmp_path: Path) -> World:
     uk = MagentoEmulator("magento-uk", clock=world.clock)
     world.emulators = {"magento-eu": eu, "magento-uk": uk}
     return world
+
+
+def zeroing_master(world: World) -> None:
+    """magento-eu (master) reports 12 of its 20 SKUs at 0; the hub has 5 of
+    each, and magento-uk holds the hub's values but for one drifted SKU."""
+    eu, uk = world.emulators["magento-eu"], world.emulators["magento-uk"]
+    skus = [f"S-{n:02d}" for n in range(20)]
+    for number, sku in enumerate(skus):
+        eu.add_product(sku, 0 if number < 12 else 5)
+        uk.add_product(sku, 3 if sku == "S-19" else 5)
+    seed_hub(world.state_url, dict.fromkeys(skus, (True, 5)))

@@ -16,7 +16,7 @@ from reconciler.report import render_result
 from reconciler.report.markdown import escape_prose
 from reconciler.report.progress import Progress
 from reconciler.runner import EXIT_ERROR, EXIT_OK, EXIT_PENDING
-from tests.apply.world import World, seed_hub, write_store
+from tests.apply.world import World, seed_hub, write_store, zeroing_master
 from tests.report.test_progress import FakeTerminal, screen
 
 
@@ -254,17 +254,6 @@ def test_a_terminal_sees_each_store_s_read_page_by_page(world: World) -> None:
         assert shown in drawn
     assert "magento-eu: read 650 items, done" in screen(terminal.getvalue())
     assert "magento-uk: read 2 items, done" in screen(terminal.getvalue())
-
-
-def zeroing_master(world: World) -> None:
-    """magento-eu (master) reports 12 of its 20 SKUs at 0; the hub has 5 of
-    each, and magento-uk holds the hub's values but for one drifted SKU."""
-    eu, uk = world.emulators["magento-eu"], world.emulators["magento-uk"]
-    skus = [f"S-{n:02d}" for n in range(20)]
-    for number, sku in enumerate(skus):
-        eu.add_product(sku, 0 if number < 12 else 5)
-        uk.add_product(sku, 3 if sku == "S-19" else 5)
-    seed_hub(world.state_url, dict.fromkeys(skus, (True, 5)))
 
 
 def test_a_master_store_zeroing_much_of_the_hub_is_stopped_by_its_guard(

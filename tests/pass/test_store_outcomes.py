@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from reconciler.hub import open_state
 from reconciler.runner import EXIT_ERROR, EXIT_OK
-from tests.apply.world import World, seed_hub
+from tests.apply.world import World, seed_hub, zeroing_master
 
 
 def run_summary(world: World, run_id: int | None) -> dict[str, Any]:
@@ -121,3 +121,48 @@ def test_a_clean_run_leaves_every_store_synced(world: World) -> None:
         "magento-eu": ("synced", None, 0),
         "magento-uk": ("synced", None, 0),
     }
+
+
+def test_a_store_fed_by_a_guarded_master_waits_and_is_not_synced(
+    world: World,
+) -> None:
+    zeroing_master(world)
+
+    result = world.run()
+
+    stores = run_summary(world, result.run_id)["stores"]
+    uk_plan = result.plan.store("magento-uk")
+    assert uk_plan is not None
+    (skip,) = uk_plan.skipped
+    assert skip.detail is not None
+    assert stores["magento-uk"] == {
+        "outcome": "ok",
+        "error": None,
+        "unresolved": 0,
+        "waiting": 1,
+        "waiting_on": [skip.detail],
+    }
+    assert status_of(world)["magento-uk"] == (
+        "out_of_sync",
+        f"1 SKU waits on its master store: {skip.detail}",
+        0,
+    )
+    assert status_of(world)["magento-eu"][0] == "degraded"
+    args = ["--config", str(world.root / "config"), "--state", world.state_url]
+    history = CliRunner().invoke(main, ["history", *args, "--run", str(result.run_id)])
+    assert "  magento-uk  ok  (1 waiting on their master store)" in history.stdout
+
+
+def test_a_store_whose_master_was_not_read_waits(world: World) -> None:
+    zeroing_master(world)
+    world.emulators["magento-eu"].faults.server_errors = 100
+
+    result = world.run()
+
+    uk = run_summary(world, result.run_id)["stores"]["magento-uk"]
+    assert (uk["waiting"], len(uk["waiting_on"])) == (1, 1)
+    assert uk["waiting_on"][0].startswith("master store magento-eu was not read: ")
+    status, error, _ = status_of(world)["magento-uk"]
+    assert status == "out_of_sync"
+    assert error is not None
+    assert error.startswith("1 SKU waits on its master store: master store magento-eu")
