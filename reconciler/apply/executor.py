@@ -1,7 +1,11 @@
 """Apply a guarded plan: hub pulls first, then channel pushes, every change journaled.
 
 Order and crash safety: pulls go to the hub in one transaction with their
-seen values and journal entries. Pushes go store by store (a bounded number
+seen values and journal entries, each compared with the hub record the pass
+read: a SKU another pass already pulled to the same value is not journaled
+again, and one whose hub record moved to another value is left (``stale``),
+its pushes too, since the value they carry may be older than the hub's.
+Pushes go store by store (a bounded number
 of stores at a time), in the adapter's largest batches; each batch is
 journaled *after* the adapter returns, never before, so the journal never
 holds a change marked applied that the channel does not have. A crash
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,12 +35,24 @@ from reconciler.channels.base import (
     Outcome,
 )
 from reconciler.errors import ChannelError
-from reconciler.hub.records import HubRecord, JournalEntry, SeenValue, StateStore
+from reconciler.hub.records import (
+    HubRecord,
+    JournalEntry,
+    PullCommit,
+    SeenValue,
+    StateStore,
+)
 from reconciler.plan.model import Change, Plan, StorePlan
 from reconciler.plan.planner import replan_change
 
 MAX_STORES_AT_ONCE = 4
 FAILED_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.DEFERRED, Outcome.FAILED})
+
+HUB_MOVED = (
+    "the hub changed since this pass read it (another pass or an import); "
+    "nothing written, the next pass plans it again"
+)
+HUB_ALREADY = "the hub already held this value (another pass took it from the store)"
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +162,7 @@ def apply_plan(
 ) -> ApplyResult:
     """Pulls, then pushes, of every store its guard lets through."""
     results = apply_pulls(plan, hub, journal)
+    moved = {r.change.sku for r in results if r.outcome is Outcome.STALE}
     failures: list[StoreFailure] = []
     runnable: list[tuple[StorePlan, ChannelAdapter]] = []
     for store in plan.stores:
@@ -153,7 +170,10 @@ def apply_plan(
             failures.append(
                 StoreFailure(store.store, "guard", store.guard.message or "")
             )
-        elif store.pushes and store.store in adapters:
+            continue
+        store, unsent = _without_moved(store, moved)
+        results.extend(unsent)
+        if store.pushes and store.store in adapters:
             runnable.append((store, adapters[store.store]))
 
     stop = _StopCheck(should_stop)
@@ -211,10 +231,50 @@ def apply_pulls(
         SeenValue(c.store, c.sku, c.expected_managed, c.expected_quantity, at)
         for c in pulls
     ]
-    results = [ChangeResult(change, Outcome.APPLIED) for change in pulls]
-    journal.state.commit_pulls(records, seen, journal.entries(results))
-    log.info("event=apply.pulls sku_count=%d outcome=applied", len(pulls))
+    applied = [ChangeResult(change, Outcome.APPLIED) for change in pulls]
+    read = {change.sku: hub.get(change.sku) for change in pulls}
+    commit = journal.state.commit_pulls(
+        records, seen, journal.entries(applied), read=read
+    )
+
+    results = [_pull_result(change, commit) for change in pulls]
+    _log_pulls(results, commit)
     return results
+
+
+def _pull_result(change: Change, commit: PullCommit) -> ChangeResult:
+    """Applied, unless the hub moved on since the pass read it."""
+    if change.sku in commit.moved:
+        return ChangeResult(change, Outcome.STALE, message=HUB_MOVED)
+    if change.sku in commit.already:
+        return ChangeResult(change, Outcome.APPLIED, message=HUB_ALREADY)
+    return ChangeResult(change, Outcome.APPLIED)
+
+
+def _log_pulls(results: Sequence[ChangeResult], commit: PullCommit) -> None:
+    log.info(
+        "event=apply.pulls sku_count=%d applied=%d already=%d hub_moved=%d",
+        len(results),
+        len(results) - len(commit.moved) - len(commit.already),
+        len(commit.already),
+        len(commit.moved),
+    )
+
+
+def _without_moved(
+    store: StorePlan, moved: Collection[str]
+) -> tuple[StorePlan, list[ChangeResult]]:
+    """The store's plan less the pushes of SKUs whose pull found the hub
+    moved on: the value they carry may be older than the hub's now."""
+    if not moved or not any(change.sku in moved for change in store.pushes):
+        return store, []
+    kept = tuple(change for change in store.pushes if change.sku not in moved)
+    unsent = [
+        ChangeResult(change, Outcome.STALE, message=HUB_MOVED)
+        for change in store.pushes
+        if change.sku in moved
+    ]
+    return dataclasses.replace(store, pushes=kept), unsent
 
 
 def _pulled_record(record: HubRecord, change: Change, at: datetime) -> HubRecord:

@@ -85,6 +85,20 @@ class RunRecord:
     summary: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class PullCommit:
+    """What a compare-and-set commit of pulls left unwritten, by SKU.
+
+    ``moved``: the hub holds neither the value the pass read nor the one it
+    pulled (another pass or an import changed it); nothing of the SKU was
+    written. ``already``: the hub holds the pulled value already (another
+    pass took it from the same store); no second entry was journaled.
+    """
+
+    moved: frozenset[str] = frozenset()
+    already: frozenset[str] = frozenset()
+
+
 class StateStore(Protocol):
     """The engine's persisted state; every method is one transaction."""
 
@@ -109,9 +123,15 @@ class StateStore(Protocol):
         records: Sequence[HubRecord],
         seen: Sequence[SeenValue],
         entries: Sequence[JournalEntry],
-    ) -> None:
+        *,
+        read: Mapping[str, HubRecord | None] | None = None,
+    ) -> PullCommit:
         """Hub records taken from master stores, their seen values and
-        journal entries, in one transaction (a crash keeps all or none)."""
+        journal entries, in one transaction (a crash keeps all or none).
+
+        With ``read`` (the hub records the pass planned from, by SKU), a SKU
+        whose record changed since is compared and set: see ``PullCommit``.
+        """
         ...
 
     def start_run(self, kind: RunKind, stores: Sequence[str]) -> int: ...

@@ -127,6 +127,7 @@ from reconciler.errors import LeaseLost, StateError
 from reconciler.hub.records import (
     HubRecord,
     JournalEntry,
+    PullCommit,
     RunKind,
     RunRecord,
     RunStatus,
@@ -506,6 +507,13 @@ def _on_sqlite_begin(conn: Connection) -> None:
 # --- the store -----------------------------------------------------------------
 
 
+def _values(record: HubRecord | None) -> tuple[bool, int] | None:
+    """What a pull compares of a hub record: the two fields it writes."""
+    if record is None:
+        return None
+    return (record.manage_inventory, record.quantity_available)
+
+
 def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -763,11 +771,49 @@ class SqlStateStore:
         records: Sequence[HubRecord],
         seen: Sequence[SeenValue],
         entries: Sequence[JournalEntry],
-    ) -> None:
+        *,
+        read: Mapping[str, HubRecord | None] | None = None,
+    ) -> PullCommit:
         with self._transaction(write=True) as conn:
-            self._put_hub(conn, records)
-            self._put_seen(conn, seen)
-            self._add_entries(conn, entries)
+            commit = PullCommit()
+            if read is not None:
+                commit = self._compare_pulls(conn, records, read)
+            skipped = commit.moved | commit.already
+
+            self._put_hub(conn, [r for r in records if r.sku not in skipped])
+            self._put_seen(conn, [v for v in seen if v.sku not in commit.moved])
+            self._add_entries(conn, [e for e in entries if e.sku not in skipped])
+        return commit
+
+    def _compare_pulls(
+        self,
+        conn: Connection,
+        records: Sequence[HubRecord],
+        read: Mapping[str, HubRecord | None],
+    ) -> PullCommit:
+        """Each pulled SKU's hub record now, against the one the pass read.
+
+        The rows are locked for the transaction on PostgreSQL (``FOR
+        UPDATE``); SQLite's immediate transaction already holds the file.
+        """
+        skus = list(dict.fromkeys(record.sku for record in records))
+        now: dict[str, HubRecord] = {}
+        query = sa.select(*hub_records.c).with_for_update()
+        for batch in _batches(skus, _IN_BATCH):
+            for row in conn.execute(query.where(hub_records.c.sku.in_(batch))):
+                now[row[0]] = HubRecord(*row)
+
+        moved: set[str] = set()
+        already: set[str] = set()
+        for record in records:
+            held = _values(now.get(record.sku))
+            if held == _values(read.get(record.sku)):
+                continue
+            if held == _values(record):
+                already.add(record.sku)
+            else:
+                moved.add(record.sku)
+        return PullCommit(frozenset(moved), frozenset(already))
 
     # --- runs and journal
 

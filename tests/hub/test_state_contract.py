@@ -15,6 +15,7 @@ from reconciler.errors import LeaseLost, StateError
 from reconciler.hub.records import (
     HubRecord,
     JournalEntry,
+    PullCommit,
     RunKind,
     RunRecord,
     RunStatus,
@@ -186,6 +187,43 @@ def test_a_failing_commit_pulls_leaves_nothing(store: SqlStateStore) -> None:
 
     assert store.hub_records() == {"A-1": hub("A-1", 5)}
     assert store.last_seen("magento-eu") == {"A-1": seen("magento-eu", "A-1", 5)}
+
+
+def test_commit_pulls_compares_each_sku_with_the_hub_the_pass_read(
+    store: SqlStateStore,
+) -> None:
+    """Unchanged since the read: written. Changed to the pulled value: kept,
+    not journaled twice. Changed to another value: nothing of it written."""
+    read = {"A-1": hub("A-1", 5), "B-2": hub("B-2", 5), "C-3": hub("C-3", 5)}
+    store.put_hub_records([hub("A-1", 5), hub("B-2", 9), hub("C-3", 7, vendor="x")])
+    run_id = store.start_run(RunKind.PASS, ["magento-eu"])
+    pulled = [hub(sku, 9, source="store:magento-eu") for sku in ("A-1", "B-2", "C-3")]
+    values = [seen("magento-eu", sku, 9) for sku in ("A-1", "B-2", "C-3")]
+    entries = [entry(run_id, sku, "9", "magento-eu") for sku in ("A-1", "B-2", "C-3")]
+
+    commit = store.commit_pulls(pulled, values, entries, read=read)
+
+    assert commit == PullCommit(moved=frozenset({"C-3"}), already=frozenset({"B-2"}))
+    assert store.hub_records() == {
+        "A-1": pulled[0],
+        "B-2": hub("B-2", 9),
+        "C-3": hub("C-3", 7, vendor="x"),
+    }
+    assert store.last_seen("magento-eu") == {"A-1": values[0], "B-2": values[1]}
+    assert store.journal_of(run_id) == [entries[0]]
+
+
+def test_commit_pulls_of_a_sku_new_to_the_hub_compares_with_none(
+    store: SqlStateStore,
+) -> None:
+    store.put_hub_records([hub("B-2", 4)])
+
+    commit = store.commit_pulls(
+        [hub("A-1", 3), hub("B-2", 3)], [], [], read={"A-1": None, "B-2": None}
+    )
+
+    assert commit == PullCommit(moved=frozenset({"B-2"}))
+    assert store.hub_records() == {"A-1": hub("A-1", 3), "B-2": hub("B-2", 4)}
 
 
 # --- runs and journal ------------------------------------------------------------
