@@ -34,6 +34,9 @@ from reconciler.hub.state import SqlStateStore
 
 log = logging.getLogger(__name__)
 
+MANUAL_OWNER = "manual pass"
+"""How an applying pass names itself in the SQLite lock file."""
+
 MANUAL_LEASE_TTL = 900.0
 """Seconds a manual pass's lease lives; a pass longer than this loses it."""
 
@@ -121,14 +124,25 @@ def _sqlite_lock(state: SqlStateStore, holder: str) -> IO[str] | None:
         handle.seek(0)
         owner = handle.read().strip() or "unknown"
         handle.close()
-        raise StateError(
-            f"a daemon is syncing the stores of the SQLite state {database} "
-            f"({owner}); stop it before an applying pass, or try again later "
-            "(a dry run is never refused)"
-        ) from None
+        raise StateError(_locked_message(database, owner)) from None
 
     handle.seek(0)
     handle.truncate()
-    handle.write(f"manual pass {holder}\n")
+    handle.write(f"{MANUAL_OWNER} {holder}\n")
     handle.flush()
     return handle
+
+
+def _locked_message(database: str, owner: str) -> str:
+    """Who holds the SQLite state: another applying pass, or a daemon."""
+    if owner.startswith(MANUAL_OWNER):
+        return (
+            f"another applying pass is syncing the stores of the SQLite state "
+            f"{database} ({owner}); wait for it to end, or try again later "
+            "(a dry run is never refused)"
+        )
+    return (
+        f"a daemon is syncing the stores of the SQLite state {database} "
+        f"({owner}); stop it before an applying pass, or try again later "
+        "(a dry run is never refused)"
+    )

@@ -16,7 +16,7 @@ from reconciler.config.model import StoreConfig
 from reconciler.daemon.leases import SoleDaemonLock
 from reconciler.errors import StateError
 from reconciler.hub import open_state
-from reconciler.hub.leases import manual_holder
+from reconciler.hub.leases import manual_holder, take_pass_leases
 from reconciler.runner import EXIT_ERROR, EXIT_OK
 from tests.apply.world import World, make_world, seed_hub
 from tests.hub.conftest import _postgres_schema
@@ -119,6 +119,27 @@ def test_sqlite_refuses_an_applying_pass_while_a_daemon_runs(world: World) -> No
     )
     assert world.writes("magento-uk") == []
     assert (dry.exit_code, dry.plan.has_changes) == (EXIT_OK, True)
+
+
+def test_sqlite_refuses_an_applying_pass_while_another_one_runs(
+    world: World,
+) -> None:
+    uk_differs_from_hub(world)
+    database = world.state_url.removeprefix("sqlite:///")
+    with open_state(world.state_url) as state:
+        other = take_pass_leases(state, ["magento-uk"], "cli:host-b:77")
+        try:
+            with pytest.raises(StateError) as refused:
+                world.run()
+        finally:
+            other.release()
+
+    assert str(refused.value) == (
+        "another applying pass is syncing the stores of the SQLite state "
+        f"{database} (manual pass cli:host-b:77); wait for it to end, or try "
+        "again later (a dry run is never refused)"
+    )
+    assert world.writes("magento-uk") == []
 
 
 def test_sqlite_applies_once_the_daemon_is_gone_and_frees_the_lock(
