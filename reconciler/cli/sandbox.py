@@ -26,7 +26,7 @@ from reconciler.sandbox.registry import (
     open_emulator,
     open_store_emulator,
     sandbox_name,
-    save,
+    sandbox_session,
 )
 from reconciler.sandbox.server import LOOPBACK, SandboxServer, serve_in_thread
 from reconciler.sandbox.shopify import ShopifyEmulator
@@ -227,18 +227,37 @@ def sell(
         _fail(f"{store!r} is not a sandbox store; sandbox stores: {listed}")
 
     state_dir = state_dir_of(state_url or policy.repository.settings.state_url)
-    emulator = _store_emulator(config, Path(config_dir), state_dir)
+    root = Path(config_dir)
+    try:
+        # A sale the shop refuses is refused before anything is locked or
+        # written; the sale itself is made again on the latest saved state.
+        _sell(
+            open_store_emulator(config, config_root=root, state_dir=state_dir),
+            config,
+            sku,
+            units,
+        )
+        with sandbox_session(config, config_root=root, state_dir=state_dir) as shop:
+            stock = _sell(shop, config, sku, units)
+    except ChannelConfigError as error:
+        _fail(str(error))
+
+    after = stock.quantity - units
+    click.echo(f"{store}: sold {units} of {sku}; quantity {stock.quantity} -> {after}")
+
+
+def _sell(emulator: EmulatorBase, config: StoreConfig, sku: str, units: int) -> Stock:
+    """Lower the SKU's stock by ``units``, as the shop would allow; the stock
+    before the sale."""
     stock = _stock(emulator, config, sku)
     if units > stock.quantity and stock.no_oversell is not None:
         _fail(
-            f"store {store}: cannot sell {units} of {sku!r}; {stock.quantity} in "
-            f"stock and {stock.no_oversell}"
+            f"store {config.name}: cannot sell {units} of {sku!r}; "
+            f"{stock.quantity} in stock and {stock.no_oversell}"
         )
 
     _set_quantity(emulator, config, sku, stock.quantity - units)
-    save(emulator, state_dir / "sandbox" / config.name)
-    after = stock.quantity - units
-    click.echo(f"{store}: sold {units} of {sku}; quantity {stock.quantity} -> {after}")
+    return stock
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,13 +336,6 @@ def _policy(config_dir: str) -> Policy:
         for problem in invalid.problems:
             click.echo(str(problem), err=True)
         _fail(str(invalid))
-
-
-def _store_emulator(config: StoreConfig, root: Path, state_dir: Path) -> EmulatorBase:
-    try:
-        return open_store_emulator(config, config_root=root, state_dir=state_dir)
-    except ChannelConfigError as error:
-        _fail(str(error))
 
 
 def _fail(message: str) -> NoReturn:

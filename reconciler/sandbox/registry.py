@@ -6,13 +6,22 @@ when present, otherwise seeded from the store's ``seed`` export CSV, and saved
 (atomically, by the emulator) after every request that changed it, so that
 applied changes persist between runs. Seeding alone writes nothing: seeding is
 deterministic, so a dry run on a fresh checkout leaves no file behind.
+
+Several processes may use one store's sandbox at once (a daemon's pass, a
+``reconcile sandbox sell``, another pass): each request, and each sale, runs
+under an exclusive lock on ``<store>.lock`` beside the store's folder, and a
+process whose saved state was replaced by another one loads it again before
+it answers. So a sale made during a pass is neither lost nor hidden: the
+pass's next request sees it, as a real shop's would.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -117,20 +126,100 @@ def save(emulator: EmulatorBase, directory: Path) -> None:
     cast(Any, emulator).save(directory)
 
 
+StateKey = tuple[int, int, int]
+"""A saved state file's inode, modification time and size: new on each save."""
+
+
+def state_key(emulator: EmulatorBase, directory: Path) -> StateKey | None:
+    """The identity of the emulator's saved state file, or None if unsaved."""
+    try:
+        stat = (directory / f"{emulator.kind}.json").stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+@contextmanager
+def sandbox_lock(directory: Path) -> Iterator[None]:
+    """Hold the store's sandbox for one request or one sale (blocking)."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with directory.with_name(directory.name + ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class SyncedSandbox:
+    """An embedded emulator kept in step with its saved state on disk."""
+
+    def __init__(self, emulator: EmulatorBase, directory: Path) -> None:
+        self.emulator = emulator
+        self.directory = directory
+        self.known = state_key(emulator, directory)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer on the latest saved state; save what the request changed."""
+        if self.known is None and not self.directory.is_dir():
+            return self._unsaved(request)
+        with sandbox_lock(self.directory):
+            self._catch_up()
+            response = self.emulator.handle(request)
+            self._save_if_changed(request, response)
+        return response
+
+    def _unsaved(self, request: httpx.Request) -> httpx.Response:
+        """Nothing saved yet: answer from the seed without a lock, so a dry
+        run leaves no file. A change is saved under the lock; if another
+        process saved first, the request is answered again on its state."""
+        response = self.emulator.handle(request)
+        if not self._changed(request, response):
+            return response
+        with sandbox_lock(self.directory):
+            if state_key(self.emulator, self.directory) is not None:
+                self._catch_up()
+                del self.emulator.requests[-1]
+                response = self.emulator.handle(request)
+            self._save_if_changed(request, response)
+        return response
+
+    def _changed(self, request: httpx.Request, response: httpx.Response) -> bool:
+        changed = getattr(self.emulator, "dirty", request.method not in _READ_ONLY)
+        return bool(changed) and response.status_code < 300
+
+    def _save_if_changed(
+        self, request: httpx.Request, response: httpx.Response
+    ) -> None:
+        """Called with the lock held."""
+        if self._changed(request, response):
+            save(self.emulator, self.directory)
+            self.known = state_key(self.emulator, self.directory)
+
+    def _catch_up(self) -> None:
+        """Load the saved state again if another process replaced it (called
+        with the lock held); this process's request log and faults carry over."""
+        now = state_key(self.emulator, self.directory)
+        if now is None or now == self.known:
+            return
+        cls = cast(Any, emulator_class(self.emulator.kind))
+        options = EMBEDDED_OPTIONS.get(self.emulator.kind, {})
+        loaded = cls.load(self.emulator.name, self.directory, **options)
+        loaded.requests = self.emulator.requests
+        loaded.faults = self.emulator.faults
+        log.info(
+            "event=sandbox.reloaded store=%s reason=saved_by_another_process",
+            self.emulator.name,
+        )
+        self.emulator = cast(EmulatorBase, loaded)
+        self.known = now
+
+
 def persisting_transport(
     emulator: EmulatorBase, directory: Path
 ) -> httpx.MockTransport:
     """An in-process transport that saves the emulator after each change."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        response = emulator.handle(request)
-        changed = getattr(emulator, "dirty", request.method not in _READ_ONLY)
-        if changed and response.status_code < 300:
-            save(emulator, directory)
-        return response
-
-    handler: Callable[[httpx.Request], httpx.Response] = handle
-    return httpx.MockTransport(handler)
+    return httpx.MockTransport(SyncedSandbox(emulator, directory).handle)
 
 
 def store_transport(
@@ -139,3 +228,18 @@ def store_transport(
     """The transport of a ``sandbox://`` store, persisting under ``state_dir``."""
     emulator = open_store_emulator(store, config_root=config_root, state_dir=state_dir)
     return persisting_transport(emulator, state_dir / "sandbox" / store.name)
+
+
+@contextmanager
+def sandbox_session(
+    store: StoreConfig, *, config_root: Path, state_dir: Path
+) -> Iterator[EmulatorBase]:
+    """The store's embedded emulator, loaded and saved under its lock: a
+    change made here (a sale) lands between two requests of any pass."""
+    directory = state_dir / "sandbox" / store.name
+    with sandbox_lock(directory):
+        emulator = open_store_emulator(
+            store, config_root=config_root, state_dir=state_dir
+        )
+        yield emulator
+        save(emulator, directory)
