@@ -139,6 +139,18 @@ class Policy:
         """The vendor whose file lists ``sku``, or ``None`` when none does."""
         return self._vendor_of.get(sku)
 
+    def sync_intervals(self, store: str) -> frozenset[int]:
+        """The intervals (seconds) on which some SKU of ``store`` syncs
+        automatically: its vendors' and products' as well as its own."""
+        resolved: list[Resolved | EffectivePolicy] = [
+            self.resolved_for_vendor(store, vendor)
+            for vendor in (None, *self.repository.vendors)
+        ]
+        resolved += [self.for_sku(store, sku) for sku in self._overrides]
+        return frozenset(
+            each.interval.value for each in resolved if syncs_automatically(each)
+        )
+
     def stores(self) -> list[StoreConfig]:
         """Every configured store, in the repository's order."""
         return list(self.repository.stores.values())
@@ -472,3 +484,11 @@ def _and(names: Sequence[str]) -> str:
     if len(names) == 2:
         return f"{names[0]} and {names[1]}"
     return ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def syncs_automatically(settings: Resolved | EffectivePolicy) -> bool:
+    """Whether ordinary passes (and the daemon) sync items so resolved."""
+    return (
+        settings.mode.value is Mode.AUTOMATIC
+        and settings.direction.value is not Direction.NONE
+    )

@@ -125,6 +125,15 @@ class PassOptions:
     after_run: int | None = None
     """The import run whose push this pass is, kept in the run's summary as
     ``after_import_run`` so that history links the two."""
+    due_skus: tuple[str, ...] | None = None
+    """The daemon's narrowing to the SKUs due on their own interval (a
+    product's or vendor's ``interval`` shorter than the store's); unlike
+    ``skus`` it selects no manual item. ``None``: every SKU."""
+
+    @property
+    def narrowed_to(self) -> tuple[str, ...]:
+        """The SKUs the pass reads and plans, named or due; empty: all."""
+        return self.skus or self.due_skus or ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +462,7 @@ def _read_all(
     files: Mapping[str, str] | None = None,
 ) -> _Read:
     """The hub, the last seen values, and every store's stock, concurrently."""
-    skus = None if options.full_read else (list(options.skus) or None)
+    skus = None if options.full_read else (list(options.narrowed_to) or None)
     read = _Read(hub=state.hub_records(skus) if state is not None else {})
     if options.hub_overlay:
         read.hub.update(options.hub_overlay)
@@ -494,7 +503,9 @@ def _plan(policy: Policy, read: _Read, options: PassOptions) -> Plan:
     plan is made again with that store marked, so that nothing is pushed
     from the hub values it would have changed (``master_guarded``)."""
     selection = Selection(
-        skus=frozenset(options.skus) or None, include_manual=options.include_manual
+        skus=frozenset(options.narrowed_to) or None,
+        include_manual=options.include_manual,
+        named=not options.due_skus,
     )
     unread = _why_unread(policy, read)
     configs = policy.repository.stores

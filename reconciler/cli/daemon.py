@@ -116,8 +116,11 @@ def _run(
         store: str,
         clock: CountingClock,
         should_stop: Callable[[], bool],
+        groups: frozenset[float] | None,
     ) -> PassOutcome:
-        return store_pass(generation, store, clock, should_stop, state_url=url)
+        return store_pass(
+            generation, store, clock, should_stop, state_url=url, groups=groups
+        )
 
     service = Daemon(settings, _validate, run_store, leases, lambda: _probe(state))
     _install_signals(service)

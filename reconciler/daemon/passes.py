@@ -8,16 +8,22 @@ pass ends after the batch in flight (the run recorded as ``stopped``)."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reconciler.clock import Clock
+from reconciler.daemon import logs
 from reconciler.daemon.reload import ConfigGeneration
 from reconciler.daemon.scheduler import PassOutcome
+from reconciler.hub import open_state
 from reconciler.hub.records import RunKind
 from reconciler.plan.model import Label
+from reconciler.policy import EffectivePolicy, Policy, syncs_automatically
 from reconciler.runner import PassOptions, PassResult, run_pass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,13 +69,48 @@ def store_pass(
     *,
     state_url: str,
     env: Mapping[str, str] | None = None,
+    groups: frozenset[float] | None = None,
 ) -> PassOutcome:
-    """Pass one store under a validated config snapshot."""
+    """Pass one store under a validated config snapshot: every automatic SKU,
+    or, when only some interval ``groups`` are due, the SKUs that sync on
+    those intervals."""
     options = PassOptions(
         state_url=state_url, stores=(store,), env=env, kind=RunKind.DAEMON
     )
+    if groups is not None:
+        due = due_skus(Policy(generation.repository), store, state_url, groups)
+        log.info(
+            "daemon.pass.due",
+            extra=logs.fields(
+                intervals=",".join(f"{group:g}s" for group in sorted(groups)),
+                sku_count=len(due),
+            ),
+        )
+        if not due:
+            return PassOutcome(ok=True)
+        options = replace(options, due_skus=due)
     result = run_pass(generation.root, options, clock=clock, should_stop=should_stop)
     return outcome_of(result, store, clock.waits, clock.retry_waits, clock.poll_waits)
+
+
+def due_skus(
+    policy: Policy, store: str, state_url: str, groups: frozenset[float]
+) -> tuple[str, ...]:
+    """The hub's SKUs that sync automatically on ``store`` on one of the
+    interval ``groups`` (seconds)."""
+    with open_state(state_url) as state:
+        hub = state.hub_records()
+    return tuple(
+        sorted(
+            sku
+            for sku, record in hub.items()
+            if _in_groups(policy.for_sku(store, sku, record.vendor), groups)
+        )
+    )
+
+
+def _in_groups(settings: EffectivePolicy, groups: frozenset[float]) -> bool:
+    return syncs_automatically(settings) and settings.interval.value in groups
 
 
 def outcome_of(

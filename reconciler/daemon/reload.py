@@ -27,6 +27,7 @@ from reconciler.config.model import Repository
 from reconciler.daemon import logs
 from reconciler.daemon.scheduler import StoreSpec
 from reconciler.errors import ConfigInvalid, ConfigProblem
+from reconciler.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,13 @@ class ConfigGeneration:
     repository: Repository
 
     def store_specs(self) -> dict[str, StoreSpec]:
+        policy = Policy(self.repository)
         return {
             name: StoreSpec(
                 name=name,
                 interval=float(_interval(store.defaults.interval)),
                 suspended=store.suspended,
+                intervals=tuple(sorted(map(float, policy.sync_intervals(name)))),
             )
             for name, store in self.repository.stores.items()
         }

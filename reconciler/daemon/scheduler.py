@@ -6,6 +6,13 @@ ended, and sleeps until ``next_wake``. Each store has its own due time, so a
 slow or failing store never delays another: a failure only pushes back the
 failing store, by a delay that grows with each consecutive failure, is capped,
 and resets on the next success.
+
+A store's SKUs may sync on several intervals (a product's or a vendor's
+``interval`` overrides the store's): each interval is a group with its own due
+time, and a pass covers the groups due when it starts. ``started`` says which
+(``None`` when every group is due: a whole pass). A group due within a tenth
+of its interval joins a pass that starts now, so groups that drift apart by
+a pass's length do not start passes seconds apart.
 """
 
 from __future__ import annotations
@@ -31,13 +38,25 @@ class StoreStatus(enum.StrEnum):
     SUSPENDED = "suspended"
 
 
+FOLD = 0.1
+"""Share of a group's interval within which a group not yet due joins a pass."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoreSpec:
-    """What the daemon takes from a store's config: its interval in seconds."""
+    """What the daemon takes from a store's config: its interval in seconds,
+    and the other intervals some of its SKUs sync on (product or vendor
+    overrides), each passed on its own."""
 
     name: str
     interval: float
     suspended: bool = False
+    intervals: tuple[float, ...] = ()
+
+    @property
+    def groups(self) -> tuple[float, ...]:
+        """Every interval the store's SKUs sync on, shortest first."""
+        return tuple(sorted({self.interval, *self.intervals}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +125,10 @@ class StoreView:
 class _Slot:
     spec: StoreSpec
     next_due: float
+    groups: dict[float, float] = field(default_factory=dict)
+    """Each interval group's due time; ``next_due`` is the earliest."""
+    passing: tuple[float, ...] = ()
+    """The groups of the pass running now (or last run)."""
     failures: int = 0
     running: bool = False
     started: float | None = None
@@ -136,11 +159,25 @@ class Scheduler:
         for name, spec in specs.items():
             slot = self._slots.get(name)
             if slot is None:
-                self._slots[name] = _Slot(spec=spec, next_due=now)
+                groups = dict.fromkeys(spec.groups, now)
+                self._slots[name] = _Slot(spec=spec, next_due=now, groups=groups)
                 continue
-            if slot.started is not None and slot.failures == 0:
-                slot.next_due = slot.started + spec.interval
+            slot.groups = {
+                group: self._regrouped(slot, group, now) for group in spec.groups
+            }
             slot.spec = spec
+            _settle(slot)
+
+    @staticmethod
+    def _regrouped(slot: _Slot, group: float, now: float) -> float:
+        """A group's due time under a new config: kept when the group was
+        there; else one interval from the last start (now if never started);
+        a failing store keeps its backoff."""
+        if slot.failures > 0:
+            return slot.next_due
+        if group in slot.groups:
+            return slot.groups[group]
+        return slot.started + group if slot.started is not None else now
 
     def stores(self) -> list[str]:
         return list(self._slots)
@@ -161,10 +198,18 @@ class Scheduler:
         ]
         return [name for _, name in sorted(ready)]
 
-    def started(self, store: str, now: float) -> None:
+    def started(self, store: str, now: float) -> frozenset[float] | None:
+        """Mark the store's pass started; the interval groups it covers, or
+        ``None`` when it covers them all."""
         slot = self._slots[store]
         slot.running = True
         slot.started = now
+        slot.passing = tuple(
+            group for group, due in slot.groups.items() if due <= now + FOLD * group
+        )
+        if len(slot.passing) == len(slot.groups):
+            return None
+        return frozenset(slot.passing)
 
     def finished(
         self, store: str, outcome: PassOutcome, now: float, at: datetime
@@ -185,18 +230,25 @@ class Scheduler:
             slot.failures = 0
             slot.last_success_at = at
             slot.last_error = None
-            slot.next_due = max(started + slot.spec.interval, now)
+            for group in slot.passing:
+                if group in slot.groups:
+                    slot.groups[group] = max(started + group, now)
+            _settle(slot)
             return
 
         slot.failures += 1
         slot.last_error = outcome.error or "the pass failed"
-        slot.next_due = now + self.retry.delay(slot.failures, slot.spec.interval)
+        base = min(slot.passing, default=slot.spec.interval)
+        retry_at = now + self.retry.delay(slot.failures, base)
+        slot.groups = {group: max(due, retry_at) for group, due in slot.groups.items()}
+        _settle(slot)
 
     def acquired(self, store: str, now: float) -> None:
         """This replica just took the store's lease: it is due at once."""
         slot = self._slots.get(store)
         if slot is not None and not slot.running:
-            slot.next_due = min(slot.next_due, now)
+            slot.groups = {group: min(due, now) for group, due in slot.groups.items()}
+            _settle(slot)
 
     def set_holder(self, store: str, holder: str | None) -> None:
         slot = self._slots.get(store)
@@ -252,3 +304,8 @@ def _status_of(slot: _Slot) -> StoreStatus:
     if not slot.passed_once or slot.pending > 0:
         return StoreStatus.OUT_OF_SYNC
     return StoreStatus.SYNCED
+
+
+def _settle(slot: _Slot) -> None:
+    """The store's next due time: its earliest group's."""
+    slot.next_due = min(slot.groups.values(), default=slot.next_due)

@@ -39,10 +39,12 @@ from reconciler.errors import StateError
 log = logging.getLogger(__name__)
 
 PassFunction = Callable[
-    [ConfigGeneration, str, CountingClock, Callable[[], bool]], PassOutcome
+    [ConfigGeneration, str, CountingClock, Callable[[], bool], frozenset[float] | None],
+    PassOutcome,
 ]
-"""Runs one store's pass under a config generation; the last argument says
-whether the daemon is stopping (asked between apply batches)."""
+"""Runs one store's pass under a config generation; the fourth argument says
+whether the daemon is stopping (asked between apply batches), the last which
+interval groups of the store's SKUs are due (``None``: all of them)."""
 
 Probe = Callable[[], str | None]
 """Why the state store is unusable, or None when it answers."""
@@ -247,31 +249,40 @@ class Daemon:
             return
         with self._lock:
             due = self._scheduler.due(now, self._held)
-            for store in due:
-                self._scheduler.started(store, now)
+            groups = {store: self._scheduler.started(store, now) for store in due}
         for store in due:
             self._passes += 1
             thread = threading.Thread(
                 target=self._pass,
-                args=(generation, store, self._passes),
+                args=(generation, store, self._passes, groups[store]),
                 name=f"pass-{store}",
             )
             self._threads[store] = thread
             thread.start()
 
-    def _pass(self, generation: ConfigGeneration, store: str, number: int) -> None:
+    def _pass(
+        self,
+        generation: ConfigGeneration,
+        store: str,
+        number: int,
+        groups: frozenset[float] | None,
+    ) -> None:
         with logs.bind(store=store, daemon_pass=number, generation=generation.number):
             clock = CountingClock(SystemClock(self.stop))
             started = time.monotonic()
-            outcome = self._guarded_pass(generation, store, clock)
+            outcome = self._guarded_pass(generation, store, clock, groups)
             self._finish(store, outcome, time.monotonic() - started)
 
     def _guarded_pass(
-        self, generation: ConfigGeneration, store: str, clock: CountingClock
+        self,
+        generation: ConfigGeneration,
+        store: str,
+        clock: CountingClock,
+        groups: frozenset[float] | None,
     ) -> PassOutcome:
         """A pass's failure, whatever it is, becomes this store's failed outcome."""
         try:
-            return self._run_store(generation, store, clock, self.stop.is_set)
+            return self._run_store(generation, store, clock, self.stop.is_set, groups)
         except Exception as error:
             log.exception(
                 "daemon.pass.error", extra=logs.fields(error=type(error).__name__)

@@ -114,14 +114,19 @@ class PolicyView(Protocol):
 class Selection:
     """What a run names: only these SKUs (``None``: all), manual items too.
 
-    A SKU named with ``--sku`` is selected even when its mode is manual.
+    A SKU named with ``--sku`` is selected even when its mode is manual;
+    ``named`` is false when the SKUs only narrow the pass (the daemon's SKUs
+    due on their own interval), and their manual items stay held.
     """
 
     skus: frozenset[str] | None = None
     include_manual: bool = False
+    named: bool = True
 
     def selects_manual(self, sku: str) -> bool:
-        return self.include_manual or (self.skus is not None and sku in self.skus)
+        if self.include_manual:
+            return True
+        return self.named and self.skus is not None and sku in self.skus
 
 
 @dataclass(slots=True)

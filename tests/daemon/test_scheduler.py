@@ -167,3 +167,89 @@ def test_retry_schedule_is_capped_and_never_below_the_interval() -> None:
 
     assert delays == [5, 10, 20, 30, 30, 30]
     assert schedule.delay(3, 600) == 600
+
+
+# --- interval groups: products or vendors syncing on their own interval --------
+
+
+def passes_with_groups(
+    scheduler: Scheduler,
+    clock: FakeClock,
+    seconds: int,
+    outcomes: dict[float, PassOutcome] | None = None,
+    took: float = 0,
+) -> list[tuple[float, frozenset[float] | None]]:
+    """Each pass of store "a" as (start, groups it covered); a pass takes
+    ``took`` seconds; ``outcomes`` says how a pass starting at a time ends."""
+    passes = []
+    while clock.now < seconds:
+        if scheduler.due(clock.monotonic()):
+            started = clock.now
+            groups = scheduler.started("a", started)
+            passes.append((started, groups))
+            clock.sleep(took)
+            outcome = (outcomes or {}).get(started, OK)
+            scheduler.finished("a", outcome, clock.monotonic(), AT)
+        clock.sleep(1)
+    return passes
+
+
+def test_a_shorter_product_interval_passes_its_group_between_whole_passes() -> None:
+    clock = FakeClock()
+    scheduler = scheduler_with(StoreSpec("a", 60, intervals=(20.0,)), clock=clock)
+
+    passes = passes_with_groups(scheduler, clock, 130)
+
+    fast = frozenset({20.0})
+    assert passes == [
+        (0, None), (20, fast), (40, fast), (60, None),
+        (80, fast), (100, fast), (120, None),
+    ]  # fmt: skip
+
+
+def test_a_group_nearly_due_joins_the_pass_that_starts_now() -> None:
+    """A late start drifts the 50 s group to 105; at 100 the 100 s group is
+    due and the 50 s group, 5 s (a tenth of its interval) from due, joins it
+    rather than start a pass of its own 5 s later."""
+    scheduler = Scheduler()
+    scheduler.configure({"a": StoreSpec("a", 100, intervals=(50.0,))}, 0)
+    assert scheduler.started("a", 0) is None
+    scheduler.finished("a", OK, 0, AT)
+
+    late = scheduler.started("a", 55)
+    scheduler.finished("a", OK, 56, AT)
+    joined = scheduler.started("a", 100)
+    scheduler.finished("a", OK, 101, AT)
+
+    assert late == frozenset({50.0})
+    assert joined is None
+    assert scheduler.due(149) == []
+    assert scheduler.due(150) == ["a"]
+
+
+def test_a_failed_group_pass_backs_off_the_whole_store() -> None:
+    clock = FakeClock()
+    scheduler = scheduler_with(StoreSpec("a", 60, intervals=(10.0,)), clock=clock)
+
+    passes = passes_with_groups(scheduler, clock, 100, outcomes={10: FAILED})
+
+    fast = frozenset({10.0})
+    # The failure at 10 waits 2 x 10 s (the failed group's interval), then
+    # the store catches up: at 30 only the fast group is due, at 60 both.
+    assert passes == [
+        (0, None), (10, fast), (30, fast), (40, fast), (50, fast), (60, None),
+        (70, fast), (80, fast), (90, fast),
+    ]  # fmt: skip
+
+
+def test_a_reload_adding_a_group_counts_it_from_the_last_start() -> None:
+    clock = FakeClock()
+    scheduler = scheduler_with(StoreSpec("a", 60), clock=clock)
+    scheduler.started("a", 0)
+    scheduler.finished("a", OK, 0, AT)
+
+    scheduler.configure({"a": StoreSpec("a", 60, intervals=(15.0,))}, 5)
+
+    assert scheduler.due(14) == []
+    assert scheduler.due(15) == ["a"]
+    assert scheduler.started("a", 15) == frozenset({15.0})
