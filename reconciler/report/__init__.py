@@ -400,11 +400,15 @@ def summary_line(report: Report) -> str:
 
 
 def _no_changes(tally: Tally) -> str:
-    line = "No changes. The stores match their masters."
-    if tally.held or tally.conflicts or tally.skipped:
-        left = [f"{tally.held:,} held", _plural(tally.conflicts, "conflict")]
-        left.append(f"{tally.skipped:,} skipped")
-        line += f" Left alone: {', '.join(left)}."
+    """The stores match their masters only when nothing was left alone; held,
+    conflicting or skipped items may still differ, and the line says so."""
+    if not (tally.held or tally.conflicts or tally.skipped):
+        return "No changes. The stores match their masters."
+    left = [f"{tally.held:,} held", _plural(tally.conflicts, "conflict")]
+    left.append(f"{tally.skipped:,} skipped")
+    line = f"No changes to apply. Left alone, and may still differ: {', '.join(left)}."
+    if tally.held:
+        line += " Held items sync when a run names them (--sku, --include-manual)."
     return line
 
 

@@ -176,8 +176,8 @@ def test_no_changes_still_counts_what_was_left_alone() -> None:
     summary = render(quiet, "text").splitlines()[-1]
 
     assert summary == (
-        "No changes. The stores match their masters."
-        " Left alone: 6 held, 1 conflict, 4 skipped."
+        "No changes to apply. Left alone, and may still differ: 6 held, 1 conflict,"
+        " 4 skipped. Held items sync when a run names them (--sku, --include-manual)."
     )
 
 
