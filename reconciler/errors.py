@@ -150,3 +150,8 @@ class GuardTripped(StopRun):
 class SelectionError(StopRun):
     """The command line names a store (or SKU) the run cannot select; a usage
     mistake, reported before anything is read or written."""
+
+
+class RevisionError(StopRun):
+    """A git revision of the config repository cannot be read (not a git
+    checkout, an unknown revision, no config folder at it)."""

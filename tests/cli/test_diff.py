@@ -1,0 +1,251 @@
+"""``reconcile diff --base REV``: what a pull request changes in the policies."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+
+STORE = """\
+store: {name}
+channel:
+  type: magento
+  endpoint: sandbox://{name}
+  store_code: all
+inventory:
+  direction: {direction}
+  mode: automatic
+  interval: 5m
+"""
+
+TEES = """\
+vendor: tees
+inventory_feed:
+  sync:
+    mode: automatic
+products:
+  "TEE-S": {}
+  "TEE-M":
+    mode: manual
+"""
+
+HOODIES = """\
+vendor: hoodies
+products:
+  "HOOD-1": {}
+"""
+
+
+IDENTITY = ("-c", "user.name=ci")
+
+
+def store(name: str, direction: str) -> str:
+    return STORE.format(name=name, direction=direction)
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.email=ci@example.invalid",
+            *IDENTITY,
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository whose ``config/`` has two stores and two vendors,
+    committed as the base."""
+    config = tmp_path / "config"
+    (config / "stores").mkdir(parents=True)
+    (config / "vendors").mkdir()
+    write(config, "stores/magento-eu.yaml", store("magento-eu", "channel_to_hub"))
+    write(config, "stores/shopify-us.yaml", store("shopify-us", "hub_to_channel"))
+    write(config, "vendors/tees.yaml", TEES)
+    write(config, "vendors/hoodies.yaml", HOODIES)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    return config
+
+
+def write(config: Path, name: str, text: str) -> None:
+    (config / name).write_text(text)
+
+
+def diff(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["diff", "--config", str(config), *args])
+
+
+def test_an_unchanged_config_has_no_policy_change(repo: Path) -> None:
+    # The same value moved to another line is no change either.
+    write(repo, "vendors/tees.yaml", "# tees\n" + TEES)
+
+    result = diff(repo, "--base", "HEAD", "--detailed-exitcode")
+
+    assert (result.exit_code, result.stdout) == (0, "No policy changes against HEAD.\n")
+
+
+def test_vendor_wide_product_and_store_changes_are_listed(repo: Path) -> None:
+    write(
+        repo,
+        "vendors/tees.yaml",
+        TEES.replace("    mode: automatic\n", "    mode: automatic\n    interval: 1m\n")
+        + '  "HOOD-1": {}\n',
+    )
+    write(repo, "vendors/hoodies.yaml", "vendor: hoodies\nproducts: {}\n")
+    write(repo, "stores/outlet.yaml", store("outlet", "none"))
+
+    result = diff(repo, "--base", "HEAD", "--detailed-exitcode")
+
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout.splitlines() == [
+        f"Policy changes, HEAD -> the working tree ({repo}):",
+        "+ store outlet (new)",
+        "",
+        "store magento-eu",
+        "  SKUs of vendor tees without overrides: interval 5m -> 1m"
+        "  (vendors/tees.yaml:5 (vendor))",
+        "  HOOD-1 (vendor hoodies -> tees): interval 5m -> 1m"
+        "  (vendors/tees.yaml:5 (vendor))",
+        "",
+        "store shopify-us",
+        "  SKUs of vendor tees without overrides: interval 5m -> 1m"
+        "  (vendors/tees.yaml:5 (vendor))",
+        "  HOOD-1 (vendor hoodies -> tees): interval 5m -> 1m"
+        "  (vendors/tees.yaml:5 (vendor))",
+        "",
+        "4 setting changes on 2 stores; 1 store(s) added.",
+    ]
+
+
+def test_a_product_override_change_is_named_with_its_line(repo: Path) -> None:
+    overrides = "mode: automatic\n    stores:\n      shopify-us: {direction: none}"
+    write(repo, "vendors/tees.yaml", TEES.replace("mode: manual", overrides))
+
+    result = diff(repo, "--base", "HEAD", "--format", "json")
+
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0, result.stderr
+    assert document["changes"] == [
+        {
+            "store": "magento-eu",
+            "scope": "product",
+            "vendor": "tees",
+            "vendor_before": "tees",
+            "sku": "TEE-M",
+            "setting": "mode",
+            "before": "manual",
+            "after": "automatic",
+            "source": "vendors/tees.yaml:8 (product)",
+        },
+        {
+            "store": "shopify-us",
+            "scope": "product",
+            "vendor": "tees",
+            "vendor_before": "tees",
+            "sku": "TEE-M",
+            "setting": "direction",
+            "before": "hub_to_channel",
+            "after": "none",
+            "source": "vendors/tees.yaml:10 (product+store)",
+        },
+        {
+            "store": "shopify-us",
+            "scope": "product",
+            "vendor": "tees",
+            "vendor_before": "tees",
+            "sku": "TEE-M",
+            "setting": "mode",
+            "before": "manual",
+            "after": "automatic",
+            "source": "vendors/tees.yaml:8 (product)",
+        },
+    ]
+    assert (document["base"], document["stores_added"]) == ("HEAD", [])
+
+
+def test_markdown_is_a_table_for_a_pull_request_comment(repo: Path) -> None:
+    write(repo, "stores/shopify-us.yaml", store("shopify-us", "none"))
+
+    result = diff(repo, "--base", "HEAD", "--format", "markdown")
+
+    lines = result.stdout.splitlines()
+    assert lines[:4] == [
+        "### Policy changes against `HEAD`",
+        "",
+        "| store | SKUs | setting | before | after | set by |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    assert lines[4] == (
+        "| shopify-us | SKUs of no vendor | direction | hub_to_channel | none "
+        "| stores/shopify-us.yaml:7 (store) |"
+    )
+
+
+def test_an_invalid_working_tree_is_refused_naming_its_side(repo: Path) -> None:
+    write(repo, "stores/shopify-us.yaml", store("shopify-us", "sideways"))
+
+    result = diff(repo, "--base", "HEAD")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith(
+        "reconcile diff: the config of the working tree is invalid:\n"
+        "stores/shopify-us.yaml:7:"
+    )
+
+
+def test_an_invalid_base_is_refused_naming_the_revision(repo: Path) -> None:
+    write(repo, "stores/shopify-us.yaml", "store: [\n")
+    git(repo.parent, "commit", "-qam", "broken")
+    write(repo, "stores/shopify-us.yaml", store("shopify-us", "none"))
+
+    result = diff(repo, "--base", "HEAD")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "reconcile diff: the config of HEAD is invalid:\nstores/shopify-us.yaml:"
+    )
+
+
+def test_an_unknown_revision_and_no_repository_are_said(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    unknown = diff(repo, "--base", "no-such-branch")
+    elsewhere = tmp_path_factory.mktemp("plain") / "config"
+    shutil.copytree(repo, elsewhere)
+    outside = diff(elsewhere, "--base", "HEAD")
+
+    assert (unknown.exit_code, unknown.stdout) == (1, "")
+    assert unknown.stderr == (
+        f"reconcile diff: no-such-branch: not a commit of {repo.parent} (a branch, "
+        "tag or commit id; in CI, fetch it first: git fetch origin BRANCH)\n"
+    )
+    assert outside.exit_code == 1
+    assert "not a git repository" in outside.stderr
+
+
+def test_a_revision_without_the_config_folder_is_said(repo: Path) -> None:
+    git(repo.parent, "checkout", "-q", "--orphan", "empty")
+    git(repo.parent, "rm", "-rq", "--cached", ".")
+    (repo.parent / "README").write_text("empty\n")
+    git(repo.parent, "add", "README")
+    git(repo.parent, "commit", "-qm", "nothing")
+
+    result = diff(repo, "--base", "empty")
+
+    assert result.exit_code == 1
+    assert result.stderr == "reconcile diff: empty: no config/ folder there\n"
