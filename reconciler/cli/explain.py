@@ -90,7 +90,7 @@ def explain(
     stores = _selected_stores(ctx, policy, store_name)
     url = state_url or policy.repository.settings.state_url
     record = _hub_record(ctx, sku, url)
-    note = _vendor_note(policy, sku, vendor)
+    note = _vendor_note(policy, sku, vendor, record)
     if note.source is None:
         note = _hub_note(policy, record, hub_exists=not _sqlite_absent(url))
     policies = [policy.for_sku(store, sku, note.name) for store in stores]
@@ -116,12 +116,18 @@ def _selected_stores(
     return [store_name]
 
 
-def _vendor_note(policy: Policy, sku: str, vendor: str | None) -> VendorNote:
+def _vendor_note(
+    policy: Policy, sku: str, vendor: str | None, record: HubRecord | None = None
+) -> VendorNote:
     listed = policy.vendor_of(sku)
     if listed is not None:
         mark = policy.repository.vendors[listed].products[sku].mark
-        ignored = f"; --vendor {vendor} ignored" if vendor not in (None, listed) else ""
-        return VendorNote(listed, "listed", f"listed in {mark}{ignored}")
+        detail = f"listed in {mark}"
+        if vendor not in (None, listed):
+            detail += f"; --vendor {vendor} ignored"
+        if record is not None and record.vendor not in (None, listed):
+            detail += f"; its hub record says vendor {record.vendor}: the listing wins"
+        return VendorNote(listed, "listed", detail)
     if vendor is None:
         return VendorNote(None, None, "not listed; pass --vendor")
     return VendorNote(vendor, "option", _without_file(policy, vendor, "--vendor"))
@@ -180,9 +186,10 @@ def hub_line(record: HubRecord | None) -> str:
         return "hub: no record of this SKU"
     managed = str(record.manage_inventory).lower()
     when = record.changed_at.isoformat(timespec="seconds")
+    vendor = f", vendor {record.vendor}" if record.vendor else ""
     return (
         f"hub: manage_inventory {managed}, quantity_available "
-        f"{record.quantity_available} (changed {when}, from {record.source})"
+        f"{record.quantity_available}{vendor} (changed {when}, from {record.source})"
     )
 
 

@@ -114,7 +114,7 @@ def test_the_vendor_comes_from_the_hub_record(
     [
         pytest.param(
             "TEE-S",
-            "hub: manage_inventory true, quantity_available 8 (changed ",
+            "hub: manage_inventory true, quantity_available 8, vendor tees (changed ",
             id="in-the-hub",
         ),
         pytest.param("MUG-1", "hub: no record of this SKU", id="not-in-the-hub"),
@@ -135,3 +135,18 @@ def test_the_hub_record_is_shown(repo: Repo, sku: str, hub: str) -> None:
         }
     else:
         assert data["hub"] is None
+
+
+def test_a_listing_that_disagrees_with_the_hub_record_is_said(repo: Repo) -> None:
+    imported(repo)
+    repo.write(
+        "config/vendors/hoodies.yaml", 'vendor: hoodies\nproducts:\n  "TEE-S": {}\n'
+    )
+
+    result = explain(repo, "TEE-S", "--store", "magento-eu")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1] == (
+        "vendor: hoodies (listed in vendors/hoodies.yaml:3; its hub record says "
+        "vendor tees: the listing wins)"
+    )
