@@ -148,6 +148,15 @@ class SuspendedStore:
 
 
 @dataclass(frozen=True, slots=True)
+class NotSynced:
+    """A named SKU a selected store leaves alone, and the line that says so."""
+
+    sku: str
+    store: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class PassResult:
     """The plan of a pass and, unless it was a dry run, what became of it."""
 
@@ -165,6 +174,9 @@ class PassResult:
     suspended: tuple[SuspendedStore, ...] = ()
     """Suspended stores: left out of the pass, or run because ``--store`` named
     them; the reports list the first kind, the command line warns of the other."""
+    not_synced: tuple[NotSynced, ...] = ()
+    """Each SKU named with ``--sku`` that a selected store does not sync
+    (direction ``none``), so that naming it there is not silently nothing."""
 
     @property
     def failed_items(self) -> tuple[ChangeResult, ...]:
@@ -222,6 +234,7 @@ def run_pass(
             result,
             unknown_skus=_unknown_skus(read, options),
             suspended=_suspended(policy, options),
+            not_synced=_not_synced(policy, read, configs, options),
         )
     finally:
         leases.release()
@@ -396,6 +409,25 @@ def _refuse_unknown(
         known = ", ".join(sorted(stores)) or "none"
         listed = ", ".join(unknown)
         raise SelectionError(f"{prefix}unknown {noun} {listed} (known: {known})")
+
+
+def _not_synced(
+    policy: Policy,
+    read: _Read,
+    configs: Sequence[StoreConfig],
+    options: PassOptions,
+) -> tuple[NotSynced, ...]:
+    """The named SKUs each selected store does not sync, as their hub record's
+    vendor resolves them."""
+    found = []
+    for sku in dict.fromkeys(options.skus):
+        record = read.hub.get(sku)
+        vendor = record.vendor if record is not None else None
+        for config in configs:
+            direction = policy.for_sku(config.name, sku, vendor).direction
+            if direction.value is Direction.NONE:
+                found.append(NotSynced(sku, config.name, direction.source))
+    return tuple(found)
 
 
 def _unknown_skus(read: _Read, options: PassOptions) -> tuple[str, ...]:

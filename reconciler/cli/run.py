@@ -40,6 +40,10 @@ NO_TERMINAL = "pass --yes to apply without a terminal"
 DRY_RUN_AND_YES = "--dry-run and --yes contradict each other: a dry run applies nothing"
 UNKNOWN_SKU = "SKU {sku!r} is neither in the hub nor on any selected store"
 DECLINED = "Nothing applied."
+NOT_SYNCED = (
+    "{left.sku} is not synced on {left.store} (direction none, {left.source}); "
+    "naming it changes nothing there"
+)
 SUSPENDED_NAMED = "{name} is suspended ({file}); running it because --store names it"
 
 
@@ -79,6 +83,8 @@ def run_command(
         sys.exit(EXIT_ERROR)
     for sku in result.unknown_skus:
         click.echo(f"reconcile: warning: {UNKNOWN_SKU.format(sku=sku)}", err=True)
+    for left in result.not_synced:
+        click.echo(f"reconcile: {NOT_SYNCED.format(left=left)}", err=True)
     click.echo(render_result(result, output_format))
     _say_stops(result)
     sys.exit(result.exit_code)

@@ -74,6 +74,22 @@ def test_a_sku_on_a_store_only_is_not_warned_about(repo: Repo) -> None:
     assert (result.exit_code, result.stderr) == (0, "")
 
 
+def test_a_named_sku_a_store_does_not_sync_is_said(repo: Repo) -> None:
+    repo.write(
+        "config/vendors/mugs.yaml",
+        "vendor: mugs\nproducts:\n  MUG-1:\n    stores:\n"
+        "      shopify-us: {direction: none}\n",
+    )
+
+    result = CliRunner().invoke(main, [*repo.args(), "--dry-run", "--sku", "MUG-1"])
+
+    assert (result.exit_code, result.stderr) == (
+        0,
+        "reconcile: MUG-1 is not synced on shopify-us (direction none, "
+        "vendors/mugs.yaml:5 (product+store)); naming it changes nothing there\n",
+    )
+
+
 @pytest.mark.parametrize("sku", ["", "  "], ids=["empty", "blank"])
 def test_explain_refuses_an_empty_sku(repo: Repo, sku: str) -> None:
     result = CliRunner().invoke(main, ["explain", sku, *repo.args()])
