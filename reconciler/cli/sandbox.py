@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, cast
+from urllib.parse import urlsplit
 
 import click
 
@@ -224,7 +225,8 @@ def sell(
             if sandbox_name(each.channel.endpoint) is not None
         )
         listed = ", ".join(known) or NO_SANDBOX
-        _fail(f"{store!r} is not a sandbox store; sandbox stores: {listed}")
+        served = "" if config is None else _served_hint(config)
+        _fail(f"{store!r} is not a sandbox store{served}; sandbox stores: {listed}")
 
     state_dir = state_dir_of(state_url or policy.repository.settings.state_url)
     root = Path(config_dir)
@@ -258,6 +260,20 @@ def _sell(emulator: EmulatorBase, config: StoreConfig, sku: str, units: int) -> 
 
     _set_quantity(emulator, config, sku, stock.quantity - units)
     return stock
+
+
+def _served_hint(config: StoreConfig) -> str:
+    """How to sell on a store reached over HTTP: through its own API, or, on
+    a served emulator, with a ``concurrent_sales`` fault."""
+    endpoint = config.channel.endpoint.rstrip("/")
+    url = urlsplit(endpoint)
+    name = url.path.strip("/") or "NAME"
+    control = f"{url.scheme}://{url.netloc}/_control/{name}/faults"
+    return (
+        f" (it is reached at {endpoint}: change its stock through the channel's "
+        "own API, or, when that is `reconcile sandbox serve`, arm a fault: POST "
+        f'{control} {{"concurrent_sales": {{"SKU": UNITS}}}})'
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,12 @@ inventory:
   interval: 5m
 """
 
+SERVED_HINT = (
+    " (it is reached at http://127.0.0.1:9: change its stock through the channel's "
+    "own API, or, when that is `reconcile sandbox serve`, arm a fault: POST "
+    'http://127.0.0.1:9/_control/NAME/faults {"concurrent_sales": {"SKU": UNITS}})'
+)
+
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
@@ -108,8 +114,9 @@ def test_next_dry_run_shows_the_sale_as_drift(repo: Repo) -> None:
     [
         pytest.param(
             ("magento-served", "TEE-S", "1"),
-            "reconcile sandbox: 'magento-served' is not a sandbox store; "
-            "sandbox stores: magento-eu, shopify-us\n",
+            "reconcile sandbox: 'magento-served' is not a sandbox store"
+            + SERVED_HINT
+            + "; sandbox stores: magento-eu, shopify-us\n",
             id="not-a-sandbox-store",
         ),
         pytest.param(
@@ -252,8 +259,10 @@ def test_a_config_without_sandbox_stores_says_so(repo: Repo) -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (
         1,
         "",
-        "reconcile sandbox: 'magento-served' is not a sandbox store; sandbox "
-        "stores: none (no store of this config has a sandbox:// endpoint)\n",
+        "reconcile sandbox: 'magento-served' is not a sandbox store"
+        + SERVED_HINT
+        + "; sandbox stores: none (no store of this config has a sandbox:// "
+        "endpoint)\n",
     )
 
 
