@@ -335,7 +335,8 @@ class Daemon:
             return "no valid config loaded"
         if self._watcher.refused:
             count = len(self._watcher.refused)
-            return f"config refused ({count} problems); running the last good config"
+            problems = f"{count} problem{'s' * (count != 1)}"
+            return f"config refused ({problems}); running the last good config"
         return self._probe()
 
     def _serve_http(self) -> None:

@@ -73,7 +73,7 @@ def test_daemon_converges_reloads_reports_and_stops_cleanly(
     assert "stores/outlet.yaml:" in daemon.text()
     code, reason = http_get(base + "/readyz")
     assert code == 503
-    assert "config refused" in reason
+    assert "config refused (1 problem); running the last good config" in reason
     served.set_quantity("master", "MH02-S-Red", 5)
     wait_for(lambda: served.stock("outlet")["MH02-S-Red"] == 5, 60, "outlet to take 5")
 
