@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
 from reconciler.config import load_repository
+from reconciler.config.loader import SETTINGS_FILE
 from reconciler.config.model import (
     Direction,
     Mark,
@@ -49,6 +50,7 @@ class Level(enum.StrEnum):
     VENDOR_STORE = "vendor+store"
     VENDOR = "vendor"
     STORE = "store"
+    DEFAULTS = "defaults"  # reconciler.yaml's defaults, which every store takes
     BUILT_IN = "built-in"
     HUB = "hub"
 
@@ -319,6 +321,8 @@ def _decide(
             continue
         setting = pick(override)
         if setting is not None:
+            if level is Level.STORE and setting.mark.path == SETTINGS_FILE:
+                level = Level.DEFAULTS
             return Decided(setting.value, level, setting.mark)
     return None
 

@@ -70,6 +70,23 @@ def explain(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def test_a_setting_from_reconciler_yaml_defaults_is_named_so(tmp_path: Path) -> None:
+    root = write_repo(
+        tmp_path,
+        {
+            "reconciler.yaml": "defaults:\n  mode: manual\n",
+            "stores/us.yaml": STORE_US.replace("  mode: automatic\n", ""),
+        },
+    )
+
+    code, out, err = explain("ANY-1", "--config", root, "--vendor", "none")
+
+    assert (code, err) == (0, "")
+    assert "  mode              manual          reconciler.yaml:2 (defaults)" in (
+        out.splitlines()
+    )
+
+
 def test_text_names_value_file_line_and_level_per_store(repo: str) -> None:
     code, out, err = explain("MH01-XS-Black", "--config", repo)
 

@@ -215,6 +215,7 @@ def test_levels_are_ordered_most_specific_first() -> None:
         "vendor+store",
         "vendor",
         "store",
+        "defaults",
         "built-in",
         "hub",
     ]
