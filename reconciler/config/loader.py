@@ -146,6 +146,7 @@ class _Loading:
     known_stores: set[str] = field(default_factory=set)
 
     def run(self) -> None:
+        self.refuse_settings_variants()
         settings = self.read(SETTINGS_FILE, "reconciler")
         if settings is not None:
             self.build_settings(settings)
@@ -183,23 +184,70 @@ class _Loading:
         self.problems.append(ConfigProblem(str(self.root), 0, 0, reason))
 
     def files(self, folder: str) -> list[str]:
-        """The ``.yaml`` files of a folder; a ``.yml`` file is refused, not skipped."""
+        """The ``.yaml`` files of a folder.
+
+        A YAML file the loader would not read (``.yml``, ``.YAML``, or one
+        in a subfolder) is refused, not skipped: skipped, its settings would
+        silently not apply. Hidden files and folders are never refused (a
+        hidden ``.yaml`` file is read, as any other).
+        """
         directory = self.root / folder
         if not directory.is_dir():
             reason = _link_problem(directory)
             if reason is not None:
-                self.problems.append(ConfigProblem(folder, 0, 0, reason))
+                self.refuse(folder, reason)
             return []
-        for stray in sorted(directory.glob("*.yml")):
-            self.problems.append(
-                ConfigProblem(
-                    f"{folder}/{stray.name}",
-                    0,
-                    0,
-                    f"only .yaml files are read; rename it to {stray.stem}.yaml",
-                )
-            )
-        return [f"{folder}/{p.name}" for p in sorted(directory.glob("*.yaml"))]
+        paths = []
+        for entry in self.listing(folder, directory):
+            name = entry.name
+            if name.endswith(".yaml"):
+                paths.append(f"{folder}/{name}")
+            elif name.startswith("."):
+                continue
+            elif entry.is_dir():
+                self.refuse_subfolder(folder, entry)
+            elif _yaml_named(name):
+                self.refuse(f"{folder}/{name}", _rename(directory, name))
+        return paths
+
+    def refuse_subfolder(self, folder: str, subfolder: Path) -> None:
+        """Each YAML file under ``subfolder``, which the loader does not read."""
+        directory = self.root / folder
+        for inside, names in _visible_files(subfolder):
+            for name in names:
+                if not _yaml_named(name):
+                    continue
+                path = (inside / name).relative_to(self.root).as_posix()
+                target = f"{folder}/{_yaml_stem(name)}.yaml"
+                if _taken(directory / f"{_yaml_stem(name)}.yaml", inside / name):
+                    reason = (
+                        f"subfolders are not read, and {target} exists already; "
+                        "merge the two files"
+                    )
+                else:
+                    reason = f"subfolders are not read; move it to {target}"
+                self.refuse(path, reason)
+
+    def refuse_settings_variants(self) -> None:
+        """``reconciler.yml`` and other spellings, which the loader does not read."""
+        for entry in self.listing(str(self.root), self.root):
+            name = entry.name
+            if name == SETTINGS_FILE or name.lower() not in _SETTINGS_NAMES:
+                continue
+            if not entry.is_dir():
+                self.refuse(name, _rename(self.root, name, SETTINGS_FILE))
+
+    def listing(self, path: str, directory: Path) -> list[Path]:
+        """The entries of a folder, sorted; none when it cannot be listed."""
+        try:
+            return sorted(directory.iterdir())
+        except OSError as error:
+            self.refuse(path, _unreadable(error))
+            return []
+
+    def refuse(self, path: str, reason: str) -> None:
+        """A problem of a whole file or folder."""
+        self.problems.append(ConfigProblem(path, 0, 0, reason))
 
     def read(self, path: str, kind: FileKind) -> YamlFile | None:
         """The parsed, schema-valid file, or None (its problems recorded)."""
@@ -444,6 +492,48 @@ def _link_problem(path: Path) -> str | None:
             return f"cannot be read: symbolic link to `{target}`, which is missing"
         return _unreadable(error)
     return None
+
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+_SETTINGS_NAMES = frozenset(f"reconciler{suffix}" for suffix in _YAML_SUFFIXES)
+
+
+def _yaml_named(name: str) -> bool:
+    """Whether a file name ends in ``.yaml`` or ``.yml``, in any case."""
+    return name.lower().endswith(_YAML_SUFFIXES)
+
+
+def _yaml_stem(name: str) -> str:
+    return name.rpartition(".")[0]
+
+
+def _rename(directory: Path, name: str, target: str = "") -> str:
+    """Why a YAML file is not read under ``name``, and which name it needs."""
+    target = target or f"{_yaml_stem(name)}.yaml"
+    if name.endswith(".yaml"):
+        why = f"file names are case-sensitive and only {target} is read"
+    else:
+        why = "only .yaml files are read"
+    if _taken(directory / target, directory / name):
+        return f"{why}, and {target} exists already; merge the two files"
+    return f"{why}; rename it to {target}"
+
+
+def _taken(target: Path, source: Path) -> bool:
+    """Whether another file than ``source`` already has the name ``target``
+    (on a case-insensitive file system the two may be one file)."""
+    try:
+        return target.exists() and not target.samefile(source)
+    except OSError:
+        return False
+
+
+def _visible_files(folder: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Each folder under ``folder`` (itself included) with its file names,
+    hidden files and folders left out; links to folders are not followed."""
+    for inside, folders, names in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        yield Path(inside), sorted(n for n in names if not n.startswith("."))
 
 
 def _unreadable(error: OSError) -> str:
