@@ -255,7 +255,7 @@ class _Loading:
         if document is None:
             return None
 
-        if not document.problems:
+        if _checkable(document):
             validate_file(document, kind)
         return self.accepted(document, kind)
 
@@ -275,6 +275,7 @@ class _Loading:
         plain = None
         if not document.problems:
             plain = _PlainProducts.read(document, self.known_stores)
+        if _checkable(document):
             apart = "products" if plain is not None else None
             validate_file(document, "vendor", checked_apart=apart)
         if self.accepted(document, "vendor") is None:
@@ -541,6 +542,16 @@ def _unreadable(error: OSError) -> str:
     if error.errno == errno.ELOOP:
         return "cannot be read: symbolic link loop"
     return f"cannot be read: {error.strerror or error}"
+
+
+def _checkable(document: YamlFile) -> bool:
+    """Whether a file's schema check can say more than its reading did.
+
+    A file read with problems (a duplicate key, a refused key or tag) is
+    still checked, so that one run tells every problem; one whose reading
+    gave nothing (a syntax error, tabs, an alias bomb) is not.
+    """
+    return document.root is not None or not document.problems
 
 
 def _refuse_ambiguous(document: YamlFile) -> None:

@@ -196,6 +196,10 @@ def validate_file(
     ``checked_apart`` names a top-level key whose value the caller found
     valid already; the quick check then leaves it out. Any failure still
     runs the full walk over the whole file.
+
+    The file may carry problems of its reading already (a duplicate key, a
+    refused tag or key): a place already told about is not told again, and
+    a mapping that lost a refused key is not said to miss a required key.
     """
     if checked_apart is None:
         check = quick_check_of(kind)
@@ -206,10 +210,13 @@ def validate_file(
 
     validator = validator_of(kind)
 
+    read = {(problem.line, problem.column) for problem in document.problems}
     told: set[Position] = set()
     for error in validator.iter_errors(document.root):
         once = error.schema.get("format") in DURATIONS
         for where, message in _describe(error, document):
+            if where in read:
+                continue  # the reading told about this place already
             if once and where in told:
                 continue  # a duration breaking several keywords, told once
             told.add(where)
@@ -412,7 +419,9 @@ def _describe(
     if kind == "additionalProperties" and error.validator_value is False:
         yield from _unknown_keys(error, field)
     elif kind == "required":
-        yield _mark_of(document, path), _missing(error, field)
+        where = _mark_of(document, path)
+        if where not in document.incomplete:
+            yield where, _missing(error, field)
     elif "propertyNames" in list(error.relative_schema_path)[-2:]:
         yield _key_problem(error, document, path, field)
     else:
