@@ -5,6 +5,10 @@ its schema (schema), build the model from the files that passed, run the
 cross-file checks (checks). Any problem anywhere raises ``ConfigInvalid`` with
 every problem of every file, and nothing is returned: the repository is loaded
 whole or not at all.
+
+``read_repository`` gives the same problems and, beside them, the model of
+the files that passed, for a layer above that checks more across files (two
+masters for one SKU, in the policy) and reports those in the same run.
 """
 
 from __future__ import annotations
@@ -60,22 +64,52 @@ DEFAULT_STORE_CODE = "all"
 
 def load_repository(root: str | os.PathLike[str]) -> Repository:
     """The validated repository under ``root``; raises ``ConfigInvalid``."""
+    loaded = read_repository(root)
+    if loaded.problems:
+        raise ConfigInvalid(loaded.problems)
+    return loaded.repository
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """One load's findings: every problem, and the repository of the files
+    that passed their own checks (the whole repository when there is none).
+
+    A repository with problems is for further cross-file checks only, never
+    to act on: a file that failed is missing from it.
+    """
+
+    repository: Repository
+    problems: tuple[ConfigProblem, ...]
+
+
+def read_repository(root: str | os.PathLike[str]) -> Loaded:
+    """Every problem of the repository under ``root``, beside its model."""
     folder = Path(root)
     if not folder.is_dir():
         reason = _link_problem(folder) or "config folder not found; pass --config"
-        raise ConfigInvalid([ConfigProblem(str(root), 0, 0, reason)])
+        problem = ConfigProblem(str(root), 0, 0, reason)
+        return Loaded(_Loading(folder).repository(), (problem,))
     if not LIBYAML:
         log.warning("event=config.slow_parser reason=libyaml_missing")
 
     loading = _Loading(folder)
     with _collector_paused():
         loading.run()
+    repository = loading.repository()
     if loading.problems:
         log.info(
             "event=config.invalid root=%s problems=%d", root, len(loading.problems)
         )
-        raise ConfigInvalid(loading.problems)
-    return loading.repository()
+    else:
+        log.info(
+            "event=config.loaded root=%s stores=%d vendors=%d products=%d",
+            folder,
+            len(repository.stores),
+            len(repository.vendors),
+            len(repository.vendor_of),
+        )
+    return Loaded(repository, tuple(loading.problems))
 
 
 @contextmanager
@@ -461,13 +495,6 @@ class _Loading:
         vendor_of = {
             sku: vendor.name for vendor in self.vendors for sku in vendor.products
         }
-        log.info(
-            "event=config.loaded root=%s stores=%d vendors=%d products=%d",
-            self.root,
-            len(self.stores),
-            len(self.vendors),
-            len(vendor_of),
-        )
         return Repository(
             root=str(self.root),
             settings=self.settings,
