@@ -263,6 +263,16 @@ _KEY_ERRORS = frozenset(
 )
 
 
+_MISPLACED_COLON = frozenset(
+    {
+        "mapping values are not allowed in this context",  # libyaml
+        "mapping values are not allowed here",  # PyYAML without libyaml
+    }
+)
+"""Said of a ``key: value`` line indented deeper than its sibling above, or of
+a plain value that holds ``': '`` itself (``location: Main: back room``)."""
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, result: YamlFile, text: str) -> None:
     mark = error.problem_mark or error.context_mark
     where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -271,6 +281,11 @@ def _syntax_problem(error: yaml.MarkedYAMLError, result: YamlFile, text: str) ->
         what += (
             f" (a key longer than {LONGEST_KEY:,} characters? "
             "SKUs that long are not supported)"
+        )
+    elif what in _MISPLACED_COLON:
+        what += (
+            "; check the indentation of this line and the one above, "
+            "or quote a value that contains ': '"
         )
     result.problem(where, f"YAML syntax error: {what}")
 
