@@ -49,10 +49,17 @@ from reconciler.config.schema import (
     MIN_INTERVAL,
     FileKind,
     interval_seconds,
+    text_fix,
     timeout_seconds,
     validate_file,
 )
-from reconciler.config.yamlload import LIBYAML, YamlFile, YamlMap, parse_yaml
+from reconciler.config.yamlload import (
+    LIBYAML,
+    Position,
+    YamlFile,
+    YamlMap,
+    parse_yaml,
+)
 from reconciler.errors import ConfigInvalid, ConfigProblem
 
 log = logging.getLogger(__name__)
@@ -331,7 +338,7 @@ class _Loading:
 
     def accepted(self, document: YamlFile, kind: FileKind) -> YamlFile | None:
         """The validated file, or None once its problems are recorded."""
-        _refuse_ambiguous(document)
+        _refuse_ambiguous(document, kind)
         if kind == "store" and not document.problems:
             self.check_channel(document)
         self.problems += document.problems
@@ -581,19 +588,40 @@ def _checkable(document: YamlFile) -> bool:
     return document.root is not None or not document.problems
 
 
-def _refuse_ambiguous(document: YamlFile) -> None:
+def _refuse_ambiguous(document: YamlFile, kind: FileKind) -> None:
     """A plain scalar other YAML readers take for a non-string is refused.
 
-    Schema errors already explain the ones they caught; the rest (names, SKUs
-    and other text written plain) get the generic fix: quote it.
+    Schema errors already explain the ones they caught. The rest are names,
+    SKUs and other text written plain, which get the generic fix (quote it),
+    or values the schema did not reach (under a misspelt key), which get the
+    fix their key's schema gives, when quoting would not do.
     """
     reported = {(problem.line, problem.column) for problem in document.problems}
-    for where, scalar in sorted(document.ambiguous.items()):
-        if where not in reported:
-            document.problem(
-                where,
-                f'{scalar.describe()}; quote it ("{scalar.text}") if you mean the text',
-            )
+    left = {where for where in document.ambiguous if where not in reported}
+    keys = _keys_of_values(document.root, left) if left else {}
+    for where in sorted(left):
+        scalar = document.ambiguous[where]
+        key = keys.get(where)
+        fix = None if key is None else text_fix(kind, key, scalar.text)
+        fix = fix or f'quote it ("{scalar.text}") if you mean the text'
+        document.problem(where, f"{scalar.describe()}; {fix}")
+
+
+def _keys_of_values(root: Any, wanted: set[Position]) -> dict[Position, str]:
+    """The key each text at a ``wanted`` position is the value of."""
+    found: dict[Position, str] = {}
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, YamlMap):
+            for key, value in node.items():
+                if not isinstance(value, str):
+                    pending.append(value)
+                elif (where := node.value_mark(key)) in wanted:
+                    found[where] = key
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 _UNSET = SyncOverride()

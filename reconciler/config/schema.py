@@ -542,18 +542,70 @@ def _expected(error: ValidationError) -> str:
 
 
 def _ambiguous_fix(error: ValidationError, text: str) -> str:
-    if "enum" in error.schema:
-        return f"write one of {_choices(error)}"
-    types = error.schema.get("type", [])
-    if types == "boolean":
+    return _written_fix(error.schema) or f'quote it ("{text}") if you mean the text'
+
+
+def _written_fix(schema: Mapping[str, Any]) -> str | None:
+    """How a value of ``schema`` is written, when the schema says."""
+    if "enum" in schema:
+        return f"write one of {_listed(schema['enum'])}"
+    if schema.get("type") == "boolean":
         return "write true or false"
-    return error.schema.get("x-fix") or f'quote it ("{text}") if you mean the text'
+    fix: str | None = schema.get("x-fix")
+    return fix
+
+
+def text_fix(kind: FileKind, key: str, text: str) -> str | None:
+    """How to write ``text``, a plain value of ``key`` that YAML readers take
+    for a non-string, when quoting it would not be enough.
+
+    For a value the schema check did not reach, such as one under a
+    misspelt key (``sycn: {mode: yes}``): if every ``key`` of the file kind's
+    schema would refuse the text quoted as well, and they say alike how to
+    write it (a fixed set of values, true or false), that. None when the
+    text quoted would do, or the key is unknown: "quote it" is the fix then.
+    """
+    root = schema_of(kind)
+    fixes = set()
+    for schema in _properties_of(kind).get(key, ()):
+        if compile_check(schema, root)(text):
+            return None
+        fixes.add(_written_fix(schema))
+    return fixes.pop() if len(fixes) == 1 else None
+
+
+@cache
+def _properties_of(kind: FileKind) -> Mapping[str, list[Mapping[str, Any]]]:
+    """Every key a file kind's schema names anywhere, with its value schemas
+    (a ``$ref`` followed)."""
+    root = schema_of(kind)
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    pending: list[Any] = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            for key, schema in node.get("properties", {}).items():
+                found.setdefault(key, []).append(_followed(schema, root))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+def _followed(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].removeprefix("#/$defs/")]
+    return schema
 
 
 def _choices(error: ValidationError) -> str:
+    return _listed(error.schema["enum"])
+
+
+def _listed(choices: Sequence[Any]) -> str:
     return ", ".join(
         str(choice).lower() if isinstance(choice, bool) else str(choice)
-        for choice in error.schema["enum"]
+        for choice in choices
     )
 
 
