@@ -212,6 +212,7 @@ def validate_file(
 
     read = {(problem.line, problem.column) for problem in document.problems}
     told: set[Position] = set()
+    said: set[tuple[Position, str]] = set()
     for error in validator.iter_errors(document.root):
         once = error.schema.get("format") in DURATIONS
         for where, message in _describe(error, document):
@@ -219,7 +220,10 @@ def validate_file(
                 continue  # the reading told about this place already
             if once and where in told:
                 continue  # a duration breaking several keywords, told once
+            if (where, message) in said:
+                continue  # one error per missing key, each naming them all
             told.add(where)
+            said.add((where, message))
             document.problem(where, message)
 
 
