@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from reconciler.config.checks import SANDBOX, StoreRef, cross_file_problems
@@ -185,6 +185,7 @@ class _Loading:
     refs: list[StoreRef] = field(default_factory=list)
     store_files: set[str] = field(default_factory=set)
     known_stores: set[str] = field(default_factory=set)
+    misplaced: set[str] = field(default_factory=set)
 
     def run(self) -> None:
         self.refuse_settings_variants()
@@ -196,10 +197,11 @@ class _Loading:
         if not store_paths:
             self.no_stores()
         for path in store_paths:
-            self.store_files.add(Path(path).stem)
             document = self.read(path, "store")
             if document is not None:
                 self.stores.append(self.build_store(document))
+            if path not in self.misplaced:
+                self.store_files.add(Path(path).stem)
 
         self.known_stores = {*self.store_files, *(s.name for s in self.stores)}
         for path in self.files("vendors"):
@@ -293,7 +295,7 @@ class _Loading:
     def read(self, path: str, kind: FileKind) -> YamlFile | None:
         """The parsed, schema-valid file, or None (its problems recorded)."""
         document = self.parse(path, kind)
-        if document is None:
+        if document is None or self.refuse_misplaced(document, kind):
             return None
 
         if _checkable(document):
@@ -310,7 +312,7 @@ class _Loading:
         path, whose checks report every problem.
         """
         document = self.parse(path, "vendor")
-        if document is None:
+        if document is None or self.refuse_misplaced(document, "vendor"):
             return None
 
         plain = None
@@ -335,6 +337,30 @@ class _Loading:
             self.problems.append(ConfigProblem(path, 0, 0, reason))
             return None
         return parse_yaml(data, path)
+
+    def refuse_misplaced(self, document: YamlFile, kind: FileKind) -> bool:
+        """Whether the file is of the other kind: a vendor file in stores/ or
+        a store file in vendors/.
+
+        Such a file gets one problem that says where it belongs, beside the
+        problems of its reading, rather than every way it breaks the schema
+        of the folder it is in.
+        """
+        other = _OTHER_KIND.get(kind)
+        root = document.root
+        if other is None or not isinstance(root, YamlMap):
+            return False
+        if other not in root or kind in root:
+            return False
+        name = PurePosixPath(document.path).name
+        document.problem(
+            root.key_mark(other),
+            f"this looks like a {other} file (it has `{other}:`); "
+            f"move it to {other}s/{name}",
+        )
+        self.problems += document.problems
+        self.misplaced.add(document.path)
+        return True
 
     def accepted(self, document: YamlFile, kind: FileKind) -> YamlFile | None:
         """The validated file, or None once its problems are recorded."""
@@ -528,6 +554,9 @@ def _link_problem(path: Path) -> str | None:
         return _unreadable(error)
     return None
 
+
+_OTHER_KIND: dict[FileKind, FileKind] = {"store": "vendor", "vendor": "store"}
+"""The kind a file in stores/ or vendors/ may have been meant as."""
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 _SETTINGS_NAMES = frozenset(f"reconciler{suffix}" for suffix in _YAML_SUFFIXES)
