@@ -594,9 +594,14 @@ def _taken(target: Path, source: Path) -> bool:
 
 def _visible_files(folder: Path) -> Iterator[tuple[Path, list[str]]]:
     """Each folder under ``folder`` (itself included) with its file names,
-    hidden files and folders left out; links to folders are not followed."""
+    hidden files and folders left out.
+
+    Links to folders are not followed, and a ``folder`` that is a link is
+    looked into alone: a link may lead anywhere, as far as ``/``.
+    """
+    linked = folder.is_symlink()
     for inside, folders, names in os.walk(folder):
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        folders[:] = [] if linked else sorted(n for n in folders if n[0] != ".")
         yield Path(inside), sorted(n for n in names if not n.startswith("."))
 
 

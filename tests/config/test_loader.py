@@ -368,6 +368,7 @@ def test_yaml_files_under_names_not_read_are_refused_not_skipped(
 
 
 def test_hidden_files_and_folders_stay_ignored(repository_root: Path) -> None:
+    """And the folders inside a linked subfolder are not looked into."""
     _write(
         repository_root,
         {
@@ -376,8 +377,10 @@ def test_hidden_files_and_folders_stay_ignored(repository_root: Path) -> None:
             "vendors/.archive/old.yaml": "vendor: old\n",
             "vendors/feeds/.cache.yml": "",
             "vendors/feeds/acme.csv": "Item,Available\n",
+            "shared/deeper/tees.yaml": "vendor: tees\n",
         },
     )
+    (repository_root / "vendors/linked").symlink_to("../shared")
 
     repository = load_repository(repository_root)
 
