@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
-from reconciler.config import load_repository
+from reconciler.config import read_repository
 from reconciler.config.loader import SETTINGS_FILE
 from reconciler.config.model import (
     Direction,
@@ -333,11 +333,15 @@ def _decide(
 def load_policy(root: str | Path) -> Policy:
     """Load and validate the config repository at ``root``, then its policies.
 
-    Raises ``ConfigInvalid`` carrying every problem: the loader's, or when
-    the files load cleanly, every two-masters conflict.
+    Raises ``ConfigInvalid`` carrying every problem: the loader's and every
+    two-masters conflict, in one run. The conflicts are looked for among the
+    files that passed their own checks; a file that failed is left out, which
+    can hide a conflict it takes part in but never makes one up (it can only
+    take a master away).
     """
-    policy = Policy(load_repository(root))
-    problems = _conflicts(policy)
+    loaded = read_repository(root)
+    policy = Policy(loaded.repository)
+    problems = [*loaded.problems, *_conflicts(policy)]
     if problems:
         raise ConfigInvalid(problems)
     return policy

@@ -5,6 +5,10 @@ its schema (schema), build the model from the files that passed, run the
 cross-file checks (checks). Any problem anywhere raises ``ConfigInvalid`` with
 every problem of every file, and nothing is returned: the repository is loaded
 whole or not at all.
+
+``read_repository`` gives the same problems and, beside them, the model of
+the files that passed, for a layer above that checks more across files (two
+masters for one SKU, in the policy) and reports those in the same run.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from reconciler.config.checks import SANDBOX, StoreRef, cross_file_problems
@@ -45,10 +49,17 @@ from reconciler.config.schema import (
     MIN_INTERVAL,
     FileKind,
     interval_seconds,
+    text_fix,
     timeout_seconds,
     validate_file,
 )
-from reconciler.config.yamlload import LIBYAML, YamlFile, YamlMap, parse_yaml
+from reconciler.config.yamlload import (
+    LIBYAML,
+    Position,
+    YamlFile,
+    YamlMap,
+    parse_yaml,
+)
 from reconciler.errors import ConfigInvalid, ConfigProblem
 
 log = logging.getLogger(__name__)
@@ -60,22 +71,52 @@ DEFAULT_STORE_CODE = "all"
 
 def load_repository(root: str | os.PathLike[str]) -> Repository:
     """The validated repository under ``root``; raises ``ConfigInvalid``."""
+    loaded = read_repository(root)
+    if loaded.problems:
+        raise ConfigInvalid(loaded.problems)
+    return loaded.repository
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """One load's findings: every problem, and the repository of the files
+    that passed their own checks (the whole repository when there is none).
+
+    A repository with problems is for further cross-file checks only, never
+    to act on: a file that failed is missing from it.
+    """
+
+    repository: Repository
+    problems: tuple[ConfigProblem, ...]
+
+
+def read_repository(root: str | os.PathLike[str]) -> Loaded:
+    """Every problem of the repository under ``root``, beside its model."""
     folder = Path(root)
     if not folder.is_dir():
         reason = _link_problem(folder) or "config folder not found; pass --config"
-        raise ConfigInvalid([ConfigProblem(str(root), 0, 0, reason)])
+        problem = ConfigProblem(str(root), 0, 0, reason)
+        return Loaded(_Loading(folder).repository(), (problem,))
     if not LIBYAML:
         log.warning("event=config.slow_parser reason=libyaml_missing")
 
     loading = _Loading(folder)
     with _collector_paused():
         loading.run()
+    repository = loading.repository()
     if loading.problems:
         log.info(
             "event=config.invalid root=%s problems=%d", root, len(loading.problems)
         )
-        raise ConfigInvalid(loading.problems)
-    return loading.repository()
+    else:
+        log.info(
+            "event=config.loaded root=%s stores=%d vendors=%d products=%d",
+            folder,
+            len(repository.stores),
+            len(repository.vendors),
+            len(repository.vendor_of),
+        )
+    return Loaded(repository, tuple(loading.problems))
 
 
 @contextmanager
@@ -144,8 +185,10 @@ class _Loading:
     refs: list[StoreRef] = field(default_factory=list)
     store_files: set[str] = field(default_factory=set)
     known_stores: set[str] = field(default_factory=set)
+    misplaced: set[str] = field(default_factory=set)
 
     def run(self) -> None:
+        self.refuse_settings_variants()
         settings = self.read(SETTINGS_FILE, "reconciler")
         if settings is not None:
             self.build_settings(settings)
@@ -154,10 +197,11 @@ class _Loading:
         if not store_paths:
             self.no_stores()
         for path in store_paths:
-            self.store_files.add(Path(path).stem)
             document = self.read(path, "store")
             if document is not None:
                 self.stores.append(self.build_store(document))
+            if path not in self.misplaced:
+                self.store_files.add(Path(path).stem)
 
         self.known_stores = {*self.store_files, *(s.name for s in self.stores)}
         for path in self.files("vendors"):
@@ -183,31 +227,78 @@ class _Loading:
         self.problems.append(ConfigProblem(str(self.root), 0, 0, reason))
 
     def files(self, folder: str) -> list[str]:
-        """The ``.yaml`` files of a folder; a ``.yml`` file is refused, not skipped."""
+        """The ``.yaml`` files of a folder.
+
+        A YAML file the loader would not read (``.yml``, ``.YAML``, or one
+        in a subfolder) is refused, not skipped: skipped, its settings would
+        silently not apply. Hidden files and folders are never refused (a
+        hidden ``.yaml`` file is read, as any other).
+        """
         directory = self.root / folder
         if not directory.is_dir():
             reason = _link_problem(directory)
             if reason is not None:
-                self.problems.append(ConfigProblem(folder, 0, 0, reason))
+                self.refuse(folder, reason)
             return []
-        for stray in sorted(directory.glob("*.yml")):
-            self.problems.append(
-                ConfigProblem(
-                    f"{folder}/{stray.name}",
-                    0,
-                    0,
-                    f"only .yaml files are read; rename it to {stray.stem}.yaml",
-                )
-            )
-        return [f"{folder}/{p.name}" for p in sorted(directory.glob("*.yaml"))]
+        paths = []
+        for entry in self.listing(folder, directory):
+            name = entry.name
+            if name.endswith(".yaml"):
+                paths.append(f"{folder}/{name}")
+            elif name.startswith("."):
+                continue
+            elif entry.is_dir():
+                self.refuse_subfolder(folder, entry)
+            elif _yaml_named(name):
+                self.refuse(f"{folder}/{name}", _rename(directory, name))
+        return paths
+
+    def refuse_subfolder(self, folder: str, subfolder: Path) -> None:
+        """Each YAML file under ``subfolder``, which the loader does not read."""
+        directory = self.root / folder
+        for inside, names in _visible_files(subfolder):
+            for name in names:
+                if not _yaml_named(name):
+                    continue
+                path = (inside / name).relative_to(self.root).as_posix()
+                target = f"{folder}/{_yaml_stem(name)}.yaml"
+                if _taken(directory / f"{_yaml_stem(name)}.yaml", inside / name):
+                    reason = (
+                        f"subfolders are not read, and {target} exists already; "
+                        "merge the two files"
+                    )
+                else:
+                    reason = f"subfolders are not read; move it to {target}"
+                self.refuse(path, reason)
+
+    def refuse_settings_variants(self) -> None:
+        """``reconciler.yml`` and other spellings, which the loader does not read."""
+        for entry in self.listing(str(self.root), self.root):
+            name = entry.name
+            if name == SETTINGS_FILE or name.lower() not in _SETTINGS_NAMES:
+                continue
+            if not entry.is_dir():
+                self.refuse(name, _rename(self.root, name, SETTINGS_FILE))
+
+    def listing(self, path: str, directory: Path) -> list[Path]:
+        """The entries of a folder, sorted; none when it cannot be listed."""
+        try:
+            return sorted(directory.iterdir())
+        except OSError as error:
+            self.refuse(path, _unreadable(error))
+            return []
+
+    def refuse(self, path: str, reason: str) -> None:
+        """A problem of a whole file or folder."""
+        self.problems.append(ConfigProblem(path, 0, 0, reason))
 
     def read(self, path: str, kind: FileKind) -> YamlFile | None:
         """The parsed, schema-valid file, or None (its problems recorded)."""
         document = self.parse(path, kind)
-        if document is None:
+        if document is None or self.refuse_misplaced(document, kind):
             return None
 
-        if not document.problems:
+        if _checkable(document):
             validate_file(document, kind)
         return self.accepted(document, kind)
 
@@ -221,12 +312,13 @@ class _Loading:
         path, whose checks report every problem.
         """
         document = self.parse(path, "vendor")
-        if document is None:
+        if document is None or self.refuse_misplaced(document, "vendor"):
             return None
 
         plain = None
         if not document.problems:
             plain = _PlainProducts.read(document, self.known_stores)
+        if _checkable(document):
             apart = "products" if plain is not None else None
             validate_file(document, "vendor", checked_apart=apart)
         if self.accepted(document, "vendor") is None:
@@ -246,9 +338,33 @@ class _Loading:
             return None
         return parse_yaml(data, path)
 
+    def refuse_misplaced(self, document: YamlFile, kind: FileKind) -> bool:
+        """Whether the file is of the other kind: a vendor file in stores/ or
+        a store file in vendors/.
+
+        Such a file gets one problem that says where it belongs, beside the
+        problems of its reading, rather than every way it breaks the schema
+        of the folder it is in.
+        """
+        other = _OTHER_KIND.get(kind)
+        root = document.root
+        if other is None or not isinstance(root, YamlMap):
+            return False
+        if other not in root or kind in root:
+            return False
+        name = PurePosixPath(document.path).name
+        document.problem(
+            root.key_mark(other),
+            f"this looks like a {other} file (it has `{other}:`); "
+            f"move it to {other}s/{name}",
+        )
+        self.problems += document.problems
+        self.misplaced.add(document.path)
+        return True
+
     def accepted(self, document: YamlFile, kind: FileKind) -> YamlFile | None:
         """The validated file, or None once its problems are recorded."""
-        _refuse_ambiguous(document)
+        _refuse_ambiguous(document, kind)
         if kind == "store" and not document.problems:
             self.check_channel(document)
         self.problems += document.problems
@@ -412,13 +528,6 @@ class _Loading:
         vendor_of = {
             sku: vendor.name for vendor in self.vendors for sku in vendor.products
         }
-        log.info(
-            "event=config.loaded root=%s stores=%d vendors=%d products=%d",
-            self.root,
-            len(self.stores),
-            len(self.vendors),
-            len(vendor_of),
-        )
         return Repository(
             root=str(self.root),
             settings=self.settings,
@@ -446,6 +555,56 @@ def _link_problem(path: Path) -> str | None:
     return None
 
 
+_OTHER_KIND: dict[FileKind, FileKind] = {"store": "vendor", "vendor": "store"}
+"""The kind a file in stores/ or vendors/ may have been meant as."""
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+_SETTINGS_NAMES = frozenset(f"reconciler{suffix}" for suffix in _YAML_SUFFIXES)
+
+
+def _yaml_named(name: str) -> bool:
+    """Whether a file name ends in ``.yaml`` or ``.yml``, in any case."""
+    return name.lower().endswith(_YAML_SUFFIXES)
+
+
+def _yaml_stem(name: str) -> str:
+    return name.rpartition(".")[0]
+
+
+def _rename(directory: Path, name: str, target: str = "") -> str:
+    """Why a YAML file is not read under ``name``, and which name it needs."""
+    target = target or f"{_yaml_stem(name)}.yaml"
+    if name.endswith(".yaml"):
+        why = f"file names are case-sensitive and only {target} is read"
+    else:
+        why = "only .yaml files are read"
+    if _taken(directory / target, directory / name):
+        return f"{why}, and {target} exists already; merge the two files"
+    return f"{why}; rename it to {target}"
+
+
+def _taken(target: Path, source: Path) -> bool:
+    """Whether another file than ``source`` already has the name ``target``
+    (on a case-insensitive file system the two may be one file)."""
+    try:
+        return target.exists() and not target.samefile(source)
+    except OSError:
+        return False
+
+
+def _visible_files(folder: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Each folder under ``folder`` (itself included) with its file names,
+    hidden files and folders left out.
+
+    Links to folders are not followed, and a ``folder`` that is a link is
+    looked into alone: a link may lead anywhere, as far as ``/``.
+    """
+    linked = folder.is_symlink()
+    for inside, folders, names in os.walk(folder):
+        folders[:] = [] if linked else sorted(n for n in folders if n[0] != ".")
+        yield Path(inside), sorted(n for n in names if not n.startswith("."))
+
+
 def _unreadable(error: OSError) -> str:
     """The reason an ``OSError`` gives, without the absolute path it names."""
     if error.errno == errno.ELOOP:
@@ -453,19 +612,50 @@ def _unreadable(error: OSError) -> str:
     return f"cannot be read: {error.strerror or error}"
 
 
-def _refuse_ambiguous(document: YamlFile) -> None:
+def _checkable(document: YamlFile) -> bool:
+    """Whether a file's schema check can say more than its reading did.
+
+    A file read with problems (a duplicate key, a refused key or tag) is
+    still checked, so that one run tells every problem; one whose reading
+    gave nothing (a syntax error, tabs, an alias bomb) is not.
+    """
+    return document.root is not None or not document.problems
+
+
+def _refuse_ambiguous(document: YamlFile, kind: FileKind) -> None:
     """A plain scalar other YAML readers take for a non-string is refused.
 
-    Schema errors already explain the ones they caught; the rest (names, SKUs
-    and other text written plain) get the generic fix: quote it.
+    Schema errors already explain the ones they caught. The rest are names,
+    SKUs and other text written plain, which get the generic fix (quote it),
+    or values the schema did not reach (under a misspelt key), which get the
+    fix their key's schema gives, when quoting would not do.
     """
     reported = {(problem.line, problem.column) for problem in document.problems}
-    for where, scalar in sorted(document.ambiguous.items()):
-        if where not in reported:
-            document.problem(
-                where,
-                f'{scalar.describe()}; quote it ("{scalar.text}") if you mean the text',
-            )
+    left = {where for where in document.ambiguous if where not in reported}
+    keys = _keys_of_values(document.root, left) if left else {}
+    for where in sorted(left):
+        scalar = document.ambiguous[where]
+        key = keys.get(where)
+        fix = None if key is None else text_fix(kind, key, scalar.text)
+        fix = fix or f'quote it ("{scalar.text}") if you mean the text'
+        document.problem(where, f"{scalar.describe()}; {fix}")
+
+
+def _keys_of_values(root: Any, wanted: set[Position]) -> dict[Position, str]:
+    """The key each text at a ``wanted`` position is the value of."""
+    found: dict[Position, str] = {}
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, YamlMap):
+            for key, value in node.items():
+                if not isinstance(value, str):
+                    pending.append(value)
+                elif (where := node.value_mark(key)) in wanted:
+                    found[where] = key
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 _UNSET = SyncOverride()

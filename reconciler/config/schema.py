@@ -196,6 +196,10 @@ def validate_file(
     ``checked_apart`` names a top-level key whose value the caller found
     valid already; the quick check then leaves it out. Any failure still
     runs the full walk over the whole file.
+
+    The file may carry problems of its reading already (a duplicate key, a
+    refused tag or key): a place already told about is not told again, and
+    a mapping that lost a refused key is not said to miss a required key.
     """
     if checked_apart is None:
         check = quick_check_of(kind)
@@ -206,13 +210,20 @@ def validate_file(
 
     validator = validator_of(kind)
 
+    read = {(problem.line, problem.column) for problem in document.problems}
     told: set[Position] = set()
+    said: set[tuple[Position, str]] = set()
     for error in validator.iter_errors(document.root):
         once = error.schema.get("format") in DURATIONS
         for where, message in _describe(error, document):
+            if where in read:
+                continue  # the reading told about this place already
             if once and where in told:
                 continue  # a duration breaking several keywords, told once
+            if (where, message) in said:
+                continue  # one error per missing key, each naming them all
             told.add(where)
+            said.add((where, message))
             document.problem(where, message)
 
 
@@ -412,7 +423,9 @@ def _describe(
     if kind == "additionalProperties" and error.validator_value is False:
         yield from _unknown_keys(error, field)
     elif kind == "required":
-        yield _mark_of(document, path), _missing(error, field)
+        where = _mark_of(document, path)
+        if where not in document.incomplete:
+            yield where, _missing(error, field)
     elif "propertyNames" in list(error.relative_schema_path)[-2:]:
         yield _key_problem(error, document, path, field)
     else:
@@ -533,18 +546,70 @@ def _expected(error: ValidationError) -> str:
 
 
 def _ambiguous_fix(error: ValidationError, text: str) -> str:
-    if "enum" in error.schema:
-        return f"write one of {_choices(error)}"
-    types = error.schema.get("type", [])
-    if types == "boolean":
+    return _written_fix(error.schema) or f'quote it ("{text}") if you mean the text'
+
+
+def _written_fix(schema: Mapping[str, Any]) -> str | None:
+    """How a value of ``schema`` is written, when the schema says."""
+    if "enum" in schema:
+        return f"write one of {_listed(schema['enum'])}"
+    if schema.get("type") == "boolean":
         return "write true or false"
-    return error.schema.get("x-fix") or f'quote it ("{text}") if you mean the text'
+    fix: str | None = schema.get("x-fix")
+    return fix
+
+
+def text_fix(kind: FileKind, key: str, text: str) -> str | None:
+    """How to write ``text``, a plain value of ``key`` that YAML readers take
+    for a non-string, when quoting it would not be enough.
+
+    For a value the schema check did not reach, such as one under a
+    misspelt key (``sycn: {mode: yes}``): if every ``key`` of the file kind's
+    schema would refuse the text quoted as well, and they say alike how to
+    write it (a fixed set of values, true or false), that. None when the
+    text quoted would do, or the key is unknown: "quote it" is the fix then.
+    """
+    root = schema_of(kind)
+    fixes = set()
+    for schema in _properties_of(kind).get(key, ()):
+        if compile_check(schema, root)(text):
+            return None
+        fixes.add(_written_fix(schema))
+    return fixes.pop() if len(fixes) == 1 else None
+
+
+@cache
+def _properties_of(kind: FileKind) -> Mapping[str, list[Mapping[str, Any]]]:
+    """Every key a file kind's schema names anywhere, with its value schemas
+    (a ``$ref`` followed)."""
+    root = schema_of(kind)
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    pending: list[Any] = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            for key, schema in node.get("properties", {}).items():
+                found.setdefault(key, []).append(_followed(schema, root))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+def _followed(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].removeprefix("#/$defs/")]
+    return schema
 
 
 def _choices(error: ValidationError) -> str:
+    return _listed(error.schema["enum"])
+
+
+def _listed(choices: Sequence[Any]) -> str:
     return ", ".join(
         str(choice).lower() if isinstance(choice, bool) else str(choice)
-        for choice in error.schema["enum"]
+        for choice in choices
     )
 
 

@@ -157,12 +157,18 @@ def describe_reading(text: str, reading: str) -> str:
 
 @dataclass(slots=True)
 class YamlFile:
-    """One parsed file: its root value (None when empty or unreadable)."""
+    """One parsed file: its root value (None when empty or unreadable).
+
+    ``incomplete`` holds the positions of the mappings that lost a key the
+    reader refused (a merge key, a list as key), so that the schema check
+    does not call a key missing that the file may well set.
+    """
 
     path: str
     root: Any = None
     problems: list[ConfigProblem] = field(default_factory=list)
     ambiguous: dict[Position, Ambiguous] = field(default_factory=dict)
+    incomplete: set[Position] = field(default_factory=set)
 
     def problem(self, where: Position, message: str) -> None:
         self.problems.append(ConfigProblem(self.path, where[0], where[1], message))
@@ -257,6 +263,16 @@ _KEY_ERRORS = frozenset(
 )
 
 
+_MISPLACED_COLON = frozenset(
+    {
+        "mapping values are not allowed in this context",  # libyaml
+        "mapping values are not allowed here",  # PyYAML without libyaml
+    }
+)
+"""Said of a ``key: value`` line indented deeper than its sibling above, or of
+a plain value that holds ``': '`` itself (``location: Main: back room``)."""
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, result: YamlFile, text: str) -> None:
     mark = error.problem_mark or error.context_mark
     where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -265,6 +281,11 @@ def _syntax_problem(error: yaml.MarkedYAMLError, result: YamlFile, text: str) ->
         what += (
             f" (a key longer than {LONGEST_KEY:,} characters? "
             "SKUs that long are not supported)"
+        )
+    elif what in _MISPLACED_COLON:
+        what += (
+            "; check the indentation of this line and the one above, "
+            "or quote a value that contains ': '"
         )
     result.problem(where, f"YAML syntax error: {what}")
 
@@ -354,6 +375,7 @@ class _Builder:
             ):
                 key = self.key(key_node)
                 if key is None:
+                    self.result.incomplete.add(result.mark)
                     continue
             if key in nodes:
                 self.duplicate(key, _position(key_node), _position(nodes[key][0]))
@@ -383,6 +405,12 @@ class _Builder:
         return result
 
     def key(self, node: yaml.Node) -> str | None:
+        """The key's text, or None for a key that cannot be kept.
+
+        A plain key other readers take for a non-string is refused but kept
+        as the text it is written as, so the rest of the file is still
+        checked against its schema in the same run.
+        """
         where = _position(node)
         if not isinstance(node, yaml.ScalarNode):
             self.result.problem(where, "a key must be text, not a mapping or list")
@@ -399,7 +427,7 @@ class _Builder:
             self.result.problem(
                 where, f'key {what}; quote it ("{text}") so it stays text'
             )
-            return None
+            return text if reading is not None else None
         if node.tag == _STR and not node.style:
             self.text_keys.add(text)
         return text

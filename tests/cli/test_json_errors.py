@@ -79,6 +79,38 @@ def test_invalid_config_lists_the_problems_validate_lists(
     assert repo.fingerprint() == {}
 
 
+MUGS_VENDOR = """\
+vendor: mugs
+products:
+  MUG-1:
+    stores:
+      shopify-us: {direction: channel_to_hub}
+"""
+CAPS_VENDOR = "vendor: caps\nproducts:\n  CAP-1: {mode: sometimes}\n"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_two_masters_are_listed_beside_a_problem_of_another_file(
+    repo: Repo, command: Command
+) -> None:
+    repo.write("config/vendors/mugs.yaml", MUGS_VENDOR)
+    repo.write("config/vendors/caps.yaml", CAPS_VENDOR)
+
+    result = command(repo, "--dry-run", "--format", "json")
+
+    assert result.exit_code == 1
+    problems = json_document(result)["problems"]
+    assert isinstance(problems, list)
+    assert [
+        (p["path"], p["line"], p["column"], p["message"].split(":")[0])
+        for p in problems
+    ] == [
+        ("vendors/caps.yaml", 3, 17, "products.CAP-1.mode"),
+        ("vendors/mugs.yaml", 5, 31, "two masters for SKU MUG-1"),
+    ]
+    assert repo.fingerprint() == {}
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_unusable_state_store_is_a_state_error(repo: Repo, command: Command) -> None:
     result = command(repo, "--dry-run", "--format", "json", "--state", "not-a-url")

@@ -336,3 +336,55 @@ def test_symbolic_link_loops_and_dangling_links_are_named(tmp_path: Path) -> Non
         ConfigProblem("stores/loop.yaml", 0, 0, "cannot be read: symbolic link loop"),
         ConfigProblem("vendors", 0, 0, "cannot be read: symbolic link loop"),
     )
+
+
+def test_yaml_files_under_names_not_read_are_refused_not_skipped(
+    tmp_path: Path,
+) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "Reconciler.yaml": SETTINGS,
+            "stores/shopify-us.yaml": SHOPIFY,
+            "stores/shopify-us.yml": SHOPIFY,
+            "stores/magento-eu.yaml": MAGENTO,
+            "vendors/acme.yaml": ACME,
+            "vendors/eu/acme.yaml": ACME,
+            "exports/shopify.csv": "Handle,SKU\n",
+        },
+    )
+
+    with pytest.raises(ConfigInvalid) as refused:
+        load_repository(root)
+
+    assert [str(problem) for problem in refused.value.problems] == [
+        "Reconciler.yaml: file names are case-sensitive and only reconciler.yaml "
+        "is read; rename it to reconciler.yaml",
+        "stores/shopify-us.yml: only .yaml files are read, and shopify-us.yaml "
+        "exists already; merge the two files",
+        "vendors/eu/acme.yaml: subfolders are not read, and vendors/acme.yaml "
+        "exists already; merge the two files",
+    ]
+
+
+def test_hidden_files_and_folders_stay_ignored(repository_root: Path) -> None:
+    """And the folders inside a linked subfolder are not looked into."""
+    _write(
+        repository_root,
+        {
+            ".reconciler.yml": SETTINGS,
+            "stores/.shopify-us.yml": SHOPIFY,
+            "vendors/.archive/old.yaml": "vendor: old\n",
+            "vendors/feeds/.cache.yml": "",
+            "vendors/feeds/acme.csv": "Item,Available\n",
+            "shared/deeper/tees.yaml": "vendor: tees\n",
+        },
+    )
+    (repository_root / "vendors/linked").symlink_to("../shared")
+
+    repository = load_repository(repository_root)
+
+    assert (sorted(repository.stores), sorted(repository.vendors)) == (
+        ["magento-eu", "shopify-us"],
+        ["acme"],
+    )

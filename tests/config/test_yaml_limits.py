@@ -5,13 +5,19 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
 
+from reconciler.config import yamlload
 from reconciler.config.yamlload import MAX_ALIASES, parse_yaml
 from reconciler.errors import ConfigProblem
 
 PATH = "vendors/acme.yaml"
 BOMB = f"more than {MAX_ALIASES} aliases of mappings or sequences; an alias bomb, "
 LONG_KEY = " (a key longer than 1,024 characters? SKUs that long are not supported)"
+INDENTATION = (
+    "; check the indentation of this line and the one above, "
+    "or quote a value that contains ': '"
+)
 
 
 def _billion_laughs(levels: int) -> bytes:
@@ -68,7 +74,7 @@ def test_aliases_of_text_do_not_count_towards_the_bound() -> None:
         pytest.param(
             "products:\n  A-1 {}\n  A-2: {}\n",
             (3, 6),
-            "mapping values are not allowed in this context",
+            "mapping values are not allowed in this context" + INDENTATION,
             id="short-key-no-hint",
         ),
         pytest.param(
@@ -95,3 +101,20 @@ def test_a_sku_of_a_thousand_characters_is_read() -> None:
     parsed = parse_yaml(f"products:\n  {sku}: {{}}\n".encode(), PATH)
 
     assert (parsed.problems, list(parsed.root["products"])) == ([], [sku])
+
+
+def test_python_yaml_reader_gets_the_same_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(yamlload, "_TagFreeLoader", yaml.SafeLoader)
+
+    parsed = parse_yaml(b"channel:\n  location: Main: back room\n", PATH)
+
+    assert parsed.problems == [
+        ConfigProblem(
+            PATH,
+            2,
+            17,
+            "YAML syntax error: mapping values are not allowed here" + INDENTATION,
+        )
+    ]
