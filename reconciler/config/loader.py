@@ -272,13 +272,29 @@ class _Loading:
                 self.refuse(path, reason)
 
     def refuse_settings_variants(self) -> None:
-        """``reconciler.yml`` and other spellings, which the loader does not read."""
+        """``reconciler.yml`` and other spellings, which the loader does not
+        read, and folders named like ``stores/`` or ``vendors/`` but not so
+        (``store/``, ``Vendors/``) that hold YAML files."""
         for entry in self.listing(str(self.root), self.root):
             name = entry.name
-            if name == SETTINGS_FILE or name.lower() not in _SETTINGS_NAMES:
-                continue
-            if not entry.is_dir():
+            if entry.is_dir():
+                self.refuse_folder_variant(entry)
+            elif name != SETTINGS_FILE and name.lower() in _SETTINGS_NAMES:
                 self.refuse(name, _rename(self.root, name, SETTINGS_FILE))
+
+    def refuse_folder_variant(self, folder: Path) -> None:
+        meant = _FOLDER_VARIANTS.get(folder.name.lower())
+        if meant is None or folder.name == meant:
+            return
+        if not any(
+            _yaml_like(entry.name) for entry in self.listing(folder.name, folder)
+        ):
+            return
+        if (self.root / meant).exists():
+            reason = f"folder not read: only {meant}/ is; move its files into {meant}/"
+        else:
+            reason = f"folder not read: only {meant}/ is; rename it to {meant}/"
+        self.refuse(f"{folder.name}/", reason)
 
     def listing(self, path: str, directory: Path) -> list[Path]:
         """The entries of a folder, sorted; none when it cannot be listed."""
@@ -535,6 +551,19 @@ class _Loading:
             vendors={vendor.name: vendor for vendor in self.vendors},
             vendor_of=vendor_of,
         )
+
+
+_FOLDER_VARIANTS = {
+    "stores": "stores",
+    "store": "stores",
+    "vendors": "vendors",
+    "vendor": "vendors",
+}
+"""Folder names, case folded, that mean the config's ``stores/`` or ``vendors/``."""
+
+
+def _yaml_like(name: str) -> bool:
+    return name.lower().endswith((".yaml", ".yml"))
 
 
 def _link_problem(path: Path) -> str | None:

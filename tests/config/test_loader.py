@@ -367,6 +367,19 @@ def test_yaml_files_under_names_not_read_are_refused_not_skipped(
     ]
 
 
+def test_a_folder_like_stores_or_vendors_without_yaml_is_left_alone(
+    repository_root: Path,
+) -> None:
+    _write(
+        repository_root,
+        {"store/README.md": "notes\n", "Vendors/exports/acme.csv": "Item\n"},
+    )
+
+    repository = load_repository(repository_root)
+
+    assert sorted(repository.stores) == ["magento-eu", "shopify-us"]
+
+
 def test_hidden_files_and_folders_stay_ignored(repository_root: Path) -> None:
     """And the folders inside a linked subfolder are not looked into."""
     _write(
