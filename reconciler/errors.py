@@ -155,3 +155,7 @@ class SelectionError(StopRun):
 class RevisionError(StopRun):
     """A git revision of the config repository cannot be read (not a git
     checkout, an unknown revision, no config folder at it)."""
+
+
+class NoConfigAtRevision(RevisionError):
+    """The revision has no config folder (a pull request that adds it)."""

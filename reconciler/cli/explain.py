@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -27,6 +26,7 @@ from reconciler.cli import (
 from reconciler.errors import ConfigInvalid, StateError
 from reconciler.hub import open_state
 from reconciler.hub.records import HubRecord
+from reconciler.hub.state import sqlite_file_absent
 from reconciler.policy import Decided, EffectivePolicy, Level, Policy, load_policy
 
 SETTINGS = ("direction", "mode", "interval", "manage_inventory")
@@ -92,7 +92,7 @@ def explain(
     record = _hub_record(ctx, sku, url)
     note = _vendor_note(policy, sku, vendor, record)
     if note.source is None:
-        note = _hub_note(policy, record, hub_exists=not _sqlite_absent(url))
+        note = _hub_note(policy, record, hub_exists=not sqlite_file_absent(url))
     policies = [policy.for_sku(store, sku, note.name) for store in stores]
 
     if output_format == "json":
@@ -135,7 +135,7 @@ def _vendor_note(
 
 def _hub_record(ctx: click.Context, sku: str, url: str) -> HubRecord | None:
     """The SKU's hub record; None without one (or without a hub yet)."""
-    if _sqlite_absent(url):
+    if sqlite_file_absent(url):
         return None
     try:
         with open_state(url, migrate=False) as state:
@@ -163,13 +163,6 @@ def _without_file(policy: Policy, vendor: str, origin: str) -> str:
     if vendor in policy.repository.vendors:
         return f"from {origin}"
     return f"from {origin}; no vendors/{vendor}.yaml, so store settings apply"
-
-
-def _sqlite_absent(url: str) -> bool:
-    """True for an SQLite URL whose file does not exist (opening would create it)."""
-    prefix = "sqlite:///"
-    path = url.removeprefix(prefix)
-    return url.startswith(prefix) and path != ":memory:" and not Path(path).exists()
 
 
 def _fail(ctx: click.Context, message: str) -> NoReturn:

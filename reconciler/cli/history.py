@@ -30,6 +30,7 @@ from reconciler.cli import (
 from reconciler.errors import ConfigInvalid, StateError
 from reconciler.hub import open_state
 from reconciler.hub.records import JournalEntry, RunRecord, StateStore
+from reconciler.hub.state import sqlite_file_absent
 from reconciler.policy import load_policy
 from reconciler.runner import DEFAULT_STATE_URL
 
@@ -91,7 +92,7 @@ def _configured_state_url(root: Path) -> str:
 
 
 def _read(url: str, run_id: int | None, limit: int) -> Found:
-    if _sqlite_absent(url):
+    if sqlite_file_absent(url):
         if run_id is not None:
             raise LookupError(f"no run {run_id}: no state store yet")
         return [], []
@@ -108,12 +109,6 @@ def _journal(state: StateStore, run_id: int) -> Found:
     if run is None:
         raise LookupError(f"no run {run_id} in the state store")
     return [run], list(state.journal_of(run_id))
-
-
-def _sqlite_absent(url: str) -> bool:
-    prefix = "sqlite:///"
-    path = url.removeprefix(prefix)
-    return url.startswith(prefix) and path != ":memory:" and not Path(path).exists()
 
 
 # --- rendering -----------------------------------------------------------------

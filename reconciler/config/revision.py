@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from reconciler.errors import RevisionError
+from reconciler.errors import NoConfigAtRevision, RevisionError
 
 GIT_TIMEOUT_S = 60
 
@@ -23,20 +23,29 @@ GIT_TIMEOUT_S = 60
 @contextmanager
 def config_at(revision: str, config_dir: Path) -> Iterator[Path]:
     """A temporary copy of ``config_dir`` as of ``revision``; removed after."""
-    top = Path(_git(config_dir, "rev-parse", "--show-toplevel").decode().strip())
+    try:
+        found = _git(config_dir, "rev-parse", "--show-toplevel")
+    except RevisionError:
+        raise RevisionError(
+            f"{config_dir} is not in a git checkout; diff compares the config "
+            "with a revision of its repository"
+        ) from None
+    top = Path(found.decode().strip())
     relative = config_dir.resolve().relative_to(top.resolve())
     commit = _commit(top, revision)
     folder_name = relative.as_posix()
     try:
         archive = _git(top, "archive", "--format=tar", commit, "--", folder_name)
     except RevisionError:
-        raise RevisionError(f"{revision}: no {folder_name}/ folder there") from None
+        raise NoConfigAtRevision(
+            f"{revision}: no {folder_name}/ folder there"
+        ) from None
 
     with tempfile.TemporaryDirectory(prefix="reconciler-base-") as folder:
         _extract(archive, Path(folder))
         copy = Path(folder) / relative
         if not copy.is_dir():
-            raise RevisionError(f"{revision}: no {folder_name}/ folder there")
+            raise NoConfigAtRevision(f"{revision}: no {folder_name}/ folder there")
         yield copy
 
 

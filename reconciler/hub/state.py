@@ -277,6 +277,14 @@ def expected_version() -> int:
 # --- opening -----------------------------------------------------------------
 
 
+def sqlite_file_absent(url: str) -> bool:
+    """True for an SQLite URL whose file does not exist: opening it would
+    create one, which a read-only command must not do."""
+    prefix = "sqlite:///"
+    path = url.removeprefix(prefix)
+    return url.startswith(prefix) and path != ":memory:" and not Path(path).exists()
+
+
 def open_state(
     url: str = DEFAULT_STATE_URL,
     *,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
+from reconciler.hub import open_state
+from reconciler.hub.records import HubRecord
 
 STORE = """\
 store: {name}
@@ -115,20 +118,24 @@ def test_vendor_wide_product_and_store_changes_are_listed(repo: Path) -> None:
     assert result.stdout.splitlines() == [
         f"Policy changes, HEAD -> the working tree ({repo}):",
         "+ store outlet (new)",
+        "    SKUs of no vendor: direction none  (stores/outlet.yaml:7 (store))",
+        "    SKUs of no vendor: mode automatic  (stores/outlet.yaml:8 (store))",
+        "    SKUs of no vendor: interval 5m  (stores/outlet.yaml:9 (store))",
+        "    SKUs of vendor tees: interval 1m  (vendors/tees.yaml:5 (vendor))",
         "",
         "store magento-eu",
-        "  SKUs of vendor tees without overrides: interval 5m -> 1m"
+        "  SKUs of vendor tees that do not set interval themselves: interval 5m -> 1m"
         "  (vendors/tees.yaml:5 (vendor))",
         "  HOOD-1 (vendor hoodies -> tees): interval 5m -> 1m"
         "  (vendors/tees.yaml:5 (vendor))",
         "",
         "store shopify-us",
-        "  SKUs of vendor tees without overrides: interval 5m -> 1m"
+        "  SKUs of vendor tees that do not set interval themselves: interval 5m -> 1m"
         "  (vendors/tees.yaml:5 (vendor))",
         "  HOOD-1 (vendor hoodies -> tees): interval 5m -> 1m"
         "  (vendors/tees.yaml:5 (vendor))",
         "",
-        "4 setting changes on 2 stores; 1 store(s) added.",
+        "4 setting changes on 2 stores; 1 store added.",
     ]
 
 
@@ -146,6 +153,7 @@ def test_a_product_override_change_is_named_with_its_line(repo: Path) -> None:
             "scope": "product",
             "vendor": "tees",
             "vendor_before": "tees",
+            "vendor_file": None,
             "sku": "TEE-M",
             "setting": "mode",
             "before": "manual",
@@ -157,6 +165,7 @@ def test_a_product_override_change_is_named_with_its_line(repo: Path) -> None:
             "scope": "product",
             "vendor": "tees",
             "vendor_before": "tees",
+            "vendor_file": None,
             "sku": "TEE-M",
             "setting": "direction",
             "before": "hub_to_channel",
@@ -168,6 +177,7 @@ def test_a_product_override_change_is_named_with_its_line(repo: Path) -> None:
             "scope": "product",
             "vendor": "tees",
             "vendor_before": "tees",
+            "vendor_file": None,
             "sku": "TEE-M",
             "setting": "mode",
             "before": "manual",
@@ -176,6 +186,7 @@ def test_a_product_override_change_is_named_with_its_line(repo: Path) -> None:
         },
     ]
     assert (document["base"], document["stores_added"]) == ("HEAD", [])
+    assert (document["base_has_config"], document["stores_removed"]) == (True, [])
 
 
 def test_markdown_is_a_table_for_a_pull_request_comment(repo: Path) -> None:
@@ -234,18 +245,91 @@ def test_an_unknown_revision_and_no_repository_are_said(
         f"reconcile diff: no-such-branch: not a commit of {repo.parent} (a branch, "
         "tag or commit id; in CI, fetch it first: git fetch origin BRANCH)\n"
     )
-    assert outside.exit_code == 1
-    assert "not a git repository" in outside.stderr
+    assert (outside.exit_code, outside.stderr) == (
+        1,
+        f"reconcile diff: {elsewhere} is not in a git checkout; diff compares the "
+        "config with a revision of its repository\n",
+    )
 
 
-def test_a_revision_without_the_config_folder_is_said(repo: Path) -> None:
+def test_a_revision_without_the_config_folder_makes_every_store_new(
+    repo: Path,
+) -> None:
     git(repo.parent, "checkout", "-q", "--orphan", "empty")
     git(repo.parent, "rm", "-rq", "--cached", ".")
     (repo.parent / "README").write_text("empty\n")
     git(repo.parent, "add", "README")
     git(repo.parent, "commit", "-qm", "nothing")
 
-    result = diff(repo, "--base", "empty")
+    result = diff(repo, "--base", "empty", "--format", "json")
 
-    assert result.exit_code == 1
-    assert result.stderr == "reconcile diff: empty: no config/ folder there\n"
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0, result.stderr
+    assert document["base_has_config"] is False
+    assert [store["store"] for store in document["stores_added"]] == [
+        "magento-eu",
+        "shopify-us",
+    ]
+    assert document["stores_added"][0]["settings"][0] == {
+        "vendor": None,
+        "setting": "direction",
+        "value": "channel_to_hub",
+        "source": "stores/magento-eu.yaml:7 (store)",
+    }
+
+
+def test_a_removed_store_says_what_it_was_master_of(repo: Path) -> None:
+    (repo / "stores" / "magento-eu.yaml").unlink()
+
+    result = diff(repo, "--base", "HEAD")
+
+    assert result.stdout.splitlines()[1:] == [
+        "- store magento-eu (removed): it was the master of SKUs of no vendor, "
+        "SKUs of vendor hoodies, SKUs of vendor tees; their hub records lose that "
+        "feed",
+        "",
+        "1 store removed.",
+    ]
+
+
+def test_an_unlisted_sku_s_vendor_comes_from_its_hub_record(repo: Path) -> None:
+    """TEE-X is in the hub as a tee; listing it with an override is no move."""
+    state = f"sqlite:///{repo.parent / 'state.db'}"
+    with open_state(state) as hub:
+        hub.put_hub_records(
+            [HubRecord("TEE-X", "tees", True, 3, datetime.now(UTC), "import:x")]
+        )
+    write(repo, "vendors/tees.yaml", TEES + "  TEE-X: {interval: 1m}\n")
+
+    result = diff(repo, "--base", "HEAD", "--state", state)
+
+    assert result.stdout.splitlines()[2:4] == [
+        "store magento-eu",
+        "  TEE-X: interval 5m -> 1m  (vendors/tees.yaml:9 (product))",
+    ]
+
+
+def test_a_new_vendor_file_is_named_as_such(repo: Path) -> None:
+    write(
+        repo,
+        "vendors/mugs.yaml",
+        "vendor: mugs\ninventory_feed:\n  sync:\n    mode: manual\n",
+    )
+
+    result = diff(repo, "--base", "HEAD")
+
+    assert result.stdout.splitlines()[2:4] == [
+        "store magento-eu",
+        "  SKUs of vendor mugs (vendor file added): mode automatic -> manual"
+        "  (vendors/mugs.yaml:4 (vendor))",
+    ]
+
+
+def test_errors_are_documents_in_json(repo: Path) -> None:
+    unknown = diff(repo, "--base", "no-such-branch", "--format", "json")
+    write(repo, "stores/shopify-us.yaml", store("shopify-us", "sideways"))
+    invalid = diff(repo, "--base", "HEAD", "--format", "json")
+
+    assert json.loads(unknown.stdout)["kind"] == "usage_error"
+    problems = json.loads(invalid.stdout)["problems"]
+    assert problems[0]["message"].startswith("(the working tree) ")
