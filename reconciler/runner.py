@@ -603,6 +603,13 @@ def _finish(
         return PassResult(plan, (), failures, None, True, False, code)
     if _applicable(plan) and confirm is not None and not confirm(plan):
         return PassResult(plan, (), failures, None, False, False, EXIT_ERROR)
+    if options.due_skus and not plan.has_changes and not failures:
+        # The daemon's pass of a few SKUs due on a short interval, with
+        # nothing to do: its values are recorded, but no run, so that such
+        # passes every few seconds neither flood history nor hide the last
+        # whole pass's outcome from status.
+        record_read(state, read, _blocked(plan), _unresolved(plan, read))
+        return PassResult(plan, (), failures, None, False, True, EXIT_OK)
 
     run_id = state.start_run(options.kind, sorted(adapters))
     record_read(state, read, _blocked(plan), _unresolved(plan, read))
@@ -685,6 +692,8 @@ def _close_run(
     summary = _run_summary(plan, failures, applied)
     if options.after_run is not None:
         summary["after_import_run"] = options.after_run
+    if options.due_skus:
+        summary["narrowed_to_skus"] = len(options.due_skus)
     state.finish_run(run_id, status, summary)
     log.info("event=pass.finish run=%d status=%s", run_id, status.value)
     return PassResult(

@@ -129,6 +129,9 @@ class _Slot:
     """Each interval group's due time; ``next_due`` is the earliest."""
     passing: tuple[float, ...] = ()
     """The groups of the pass running now (or last run)."""
+    group_pending: dict[float, int] = field(default_factory=dict)
+    """What each group's last pass left unresolved: a pass of one group
+    says nothing of the others."""
     failures: int = 0
     running: bool = False
     started: float | None = None
@@ -223,14 +226,21 @@ class Scheduler:
         slot.passed_once = True
         slot.last_pass_at = at
         slot.last_run = outcome.run_id
-        slot.pending = outcome.pending
+        for group in slot.passing or tuple(slot.groups):
+            slot.group_pending[group] = outcome.pending
+        slot.group_pending = {
+            group: pending
+            for group, pending in slot.group_pending.items()
+            if group in slot.groups
+        }
+        slot.pending = sum(slot.group_pending.values())
         started = slot.started if slot.started is not None else now
 
         if outcome.ok:
             slot.failures = 0
             slot.last_success_at = at
             slot.last_error = None
-            for group in slot.passing:
+            for group in slot.passing or tuple(slot.groups):
                 if group in slot.groups:
                     slot.groups[group] = max(started + group, now)
             _settle(slot)

@@ -89,6 +89,8 @@ class _StoreRun:
     unresolved: int
     waiting: int = 0
     waiting_on: tuple[str, ...] = ()
+    narrowed: bool = False
+    """The daemon's pass of only the SKUs due on a shorter interval."""
 
     @property
     def failed(self) -> bool:
@@ -117,6 +119,7 @@ def _entry_of(store: str, run: RunRecord) -> _StoreRun | None:
             int(entry.get("unresolved") or 0),
             int(entry.get("waiting") or 0),
             tuple(str(why) for why in entry.get("waiting_on") or ()),
+            "narrowed_to_skus" in run.summary,
         )
     if store not in run.stores:
         return None
@@ -147,18 +150,31 @@ def _view_of(
             break
         failures += 1
 
+    deciding = _deciding(runs)
     return StoreView(
         store=name,
-        status=_status_of(suspended, latest),
+        status=_status_of(suspended, deciding),
         interval=interval,
         last_pass_at=(latest.run.finished_at or latest.run.started_at)
         if latest
         else None,
         last_success_at=success.run.finished_at if success else None,
-        last_error=_error_of(latest),
+        last_error=_error_of(deciding),
         last_run=latest.run.id if latest else None,
         failures=failures,
     )
+
+
+def _deciding(runs: Sequence[_StoreRun]) -> _StoreRun | None:
+    """The run whose end is the store's status: the newest, but a narrowed
+    pass (a few SKUs due on a shorter interval) that left nothing says nothing
+    of the other SKUs, so the newest run before it that is whole, or that
+    left something, decides."""
+    for entry in runs:
+        clean = not (entry.failed or entry.unresolved or entry.waiting)
+        if not (entry.narrowed and clean) or entry.run.status is RunStatus.RUNNING:
+            return entry
+    return next(iter(runs), None)
 
 
 def _status_of(suspended: bool, latest: _StoreRun | None) -> StoreStatus:

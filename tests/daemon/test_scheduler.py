@@ -253,3 +253,19 @@ def test_a_reload_adding_a_group_counts_it_from_the_last_start() -> None:
     assert scheduler.due(14) == []
     assert scheduler.due(15) == ["a"]
     assert scheduler.started("a", 15) == frozenset({15.0})
+
+
+def test_a_clean_group_pass_keeps_what_the_whole_pass_left() -> None:
+    scheduler = Scheduler()
+    scheduler.configure({"a": StoreSpec("a", 60, intervals=(10.0,))}, 0)
+    scheduler.started("a", 0)
+    scheduler.finished("a", PassOutcome(ok=True, pending=3), 1, AT)
+
+    scheduler.started("a", 10)
+    scheduler.finished("a", OK, 11, AT)
+    after_group = scheduler.views(11, AT)[0].status
+    scheduler.started("a", 60)
+    scheduler.finished("a", OK, 61, AT)
+    after_whole = scheduler.views(61, AT)[0].status
+
+    assert (after_group, after_whole) == (StoreStatus.OUT_OF_SYNC, StoreStatus.SYNCED)

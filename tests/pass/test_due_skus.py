@@ -7,11 +7,17 @@ and a manual item among them stays held (unlike a SKU named with ``--sku``).
 
 from __future__ import annotations
 
+import json
+
+from click.testing import CliRunner
+
+from reconciler.cli import main
 from reconciler.daemon.passes import due_skus
+from reconciler.hub import open_state
 from reconciler.hub.records import RunKind
 from reconciler.plan.model import HoldReason
 from reconciler.policy import load_policy
-from reconciler.runner import EXIT_OK, PassOptions, run_pass
+from reconciler.runner import EXIT_OK, PassOptions, PassResult, run_pass
 from tests.apply.world import World, seed_hub
 
 VENDOR = """\
@@ -78,3 +84,49 @@ def test_a_narrowed_pass_writes_only_its_due_skus_and_holds_manual(
     assert {path.rsplit("/", 3)[-3] for _, path in world.writes("magento-uk")} == {
         "FAST-1"
     }
+
+
+def daemon_pass(world: World, due: tuple[str, ...] | None = None) -> PassResult:
+    options = PassOptions(
+        world.state_url, stores=("magento-uk",), kind=RunKind.DAEMON, due_skus=due
+    )
+    return run_pass(world.root / "config", options, adapter_factory=world.adapter)
+
+
+def status_of_uk(world: World) -> tuple[str, str | None]:
+    args = ["status", "--config", str(world.root / "config")]
+    result = CliRunner().invoke(
+        main, [*args, "--state", world.state_url, "--format", "json"]
+    )
+    (entry,) = [
+        e for e in json.loads(result.stdout)["stores"] if e["store"] == "magento-uk"
+    ]
+    return entry["status"], entry["last_error"]
+
+
+def test_narrowed_passes_neither_flood_history_nor_hide_what_is_left(
+    world: World,
+) -> None:
+    fast_and_slow(world)
+    world.emulators["magento-uk"].faults.refusals["SLOW-1"] = ("400", "locked")
+    whole = daemon_pass(world)
+    with open_state(world.state_url) as state:
+        runs_after_whole = len(state.runs())
+
+    quiet = daemon_pass(world, ("FAST-1",))
+    with open_state(world.state_url) as state:
+        runs_after_quiet = len(state.runs())
+    world.emulators["magento-uk"].set_quantity("FAST-1", 2)
+    busy = daemon_pass(world, ("FAST-1",))
+
+    assert whole.run_id is not None
+    assert quiet.run_id is None and quiet.exit_code == EXIT_OK
+    assert runs_after_quiet == runs_after_whole == 1
+    assert busy.run_id is not None
+    with open_state(world.state_url) as state:
+        run = state.run(busy.run_id)
+    assert run is not None and run.summary["narrowed_to_skus"] == 1
+    assert status_of_uk(world) == (
+        "out_of_sync",
+        "the last run left 1 change unresolved",
+    )
