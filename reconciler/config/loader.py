@@ -17,6 +17,7 @@ import errno
 import gc
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -281,6 +282,21 @@ class _Loading:
                 self.refuse_folder_variant(entry)
             elif name != SETTINGS_FILE and name.lower() in _SETTINGS_NAMES:
                 self.refuse(name, _rename(self.root, name, SETTINGS_FILE))
+            elif _yaml_like(name) and not name.startswith("."):
+                self.refuse_stray_file(entry)
+
+    def refuse_stray_file(self, path: Path) -> None:
+        """A store or vendor file beside ``reconciler.yaml``, where it is not
+        read; other YAML files there are not the config's and stay alone."""
+        kind = _top_level_kind(path)
+        if kind is None:
+            return
+        folder = "stores" if kind == "store" else "vendors"
+        target = f"{folder}/{_yaml_stem(path.name)}.yaml"
+        self.refuse(
+            path.name,
+            f"a {kind} file is read only in {folder}/; move it to {target}",
+        )
 
     def refuse_folder_variant(self, folder: Path) -> None:
         meant = _FOLDER_VARIANTS.get(folder.name.lower())
@@ -560,6 +576,19 @@ _FOLDER_VARIANTS = {
     "vendor": "vendors",
 }
 """Folder names, case folded, that mean the config's ``stores/`` or ``vendors/``."""
+
+
+_TOP_LEVEL_KIND = re.compile(r"^(store|vendor):", re.MULTILINE)
+
+
+def _top_level_kind(path: Path) -> str | None:
+    """``store`` or ``vendor`` when the file's top level names one, else None."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = _TOP_LEVEL_KIND.search(text)
+    return found.group(1) if found else None
 
 
 def _yaml_like(name: str) -> bool:

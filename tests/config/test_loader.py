@@ -372,7 +372,11 @@ def test_a_folder_like_stores_or_vendors_without_yaml_is_left_alone(
 ) -> None:
     _write(
         repository_root,
-        {"store/README.md": "notes\n", "Vendors/exports/acme.csv": "Item\n"},
+        {
+            "store/README.md": "notes\n",
+            "Vendors/exports/acme.csv": "Item\n",
+            "mkdocs.yml": "site_name: inventory\n",
+        },
     )
 
     repository = load_repository(repository_root)
