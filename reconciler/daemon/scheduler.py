@@ -119,6 +119,8 @@ class StoreView:
     next_due_at: datetime | None = None
     running: bool = False
     held_by: str | None = None
+    groups: tuple[tuple[float, datetime], ...] = ()
+    """Each interval group's next due time, when the store has several."""
 
 
 @dataclass
@@ -288,8 +290,14 @@ class Scheduler:
 
     def _view(self, name: str, slot: _Slot, now: float, wall: datetime) -> StoreView:
         due_at = None
+        groups: tuple[tuple[float, datetime], ...] = ()
         if not slot.spec.suspended:
             due_at = wall + timedelta(seconds=max(slot.next_due - now, 0.0))
+            if len(slot.groups) > 1:
+                groups = tuple(
+                    (group, wall + timedelta(seconds=max(due - now, 0.0)))
+                    for group, due in sorted(slot.groups.items())
+                )
 
         return StoreView(
             store=name,
@@ -303,6 +311,7 @@ class Scheduler:
             next_due_at=due_at,
             running=slot.running,
             held_by=slot.held_by,
+            groups=groups,
         )
 
 

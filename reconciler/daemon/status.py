@@ -61,6 +61,10 @@ def _store_entry(view: StoreView) -> dict[str, Any]:
         "next_due_at": _iso(view.next_due_at),
         "running": view.running,
         "held_by": view.held_by,
+        "interval_groups": [
+            {"interval": interval, "next_due_at": _iso(due)}
+            for interval, due in view.groups
+        ],
     }
 
 

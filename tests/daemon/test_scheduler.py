@@ -269,3 +269,21 @@ def test_a_clean_group_pass_keeps_what_the_whole_pass_left() -> None:
     after_whole = scheduler.views(61, AT)[0].status
 
     assert (after_group, after_whole) == (StoreStatus.OUT_OF_SYNC, StoreStatus.SYNCED)
+
+
+def test_a_store_with_groups_shows_each_group_s_next_due_time() -> None:
+    scheduler = Scheduler()
+    scheduler.configure({"a": StoreSpec("a", 60, intervals=(10.0,))}, 0)
+    scheduler.started("a", 0)
+    scheduler.finished("a", OK, 1, AT)
+
+    [view] = scheduler.views(1, AT)
+
+    assert [
+        (interval, (due - AT).total_seconds()) for interval, due in view.groups
+    ] == [
+        (10.0, 9.0),
+        (60.0, 59.0),
+    ]
+    assert view.next_due_at is not None
+    assert (view.next_due_at - AT).total_seconds() == 9.0
