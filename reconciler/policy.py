@@ -370,7 +370,7 @@ def _conflicts(policy: Policy) -> list[ConfigProblem]:
     for vendor in repo.vendors:
         masters = _vendor_masters(policy, vendor)
         if _caused_by(masters, {Level.VENDOR, Level.VENDOR_STORE}):
-            subject = f"the SKUs of vendor {vendor} that its file does not list"
+            subject = f"the SKUs of vendor {vendor} that set no direction themselves"
             problems.append(_conflict(subject, masters))
 
     for sku in sorted(_setting_direction(policy.repository)):

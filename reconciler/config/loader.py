@@ -288,6 +288,8 @@ class _Loading:
     def refuse_stray_file(self, path: Path) -> None:
         """A store or vendor file beside ``reconciler.yaml``, where it is not
         read; other YAML files there are not the config's and stay alone."""
+        if not (self.root / "stores").is_dir():
+            return  # the wrong folder, most likely: ``no_stores`` says so
         kind = _top_level_kind(path)
         if kind is None:
             return

@@ -228,8 +228,9 @@ def test_two_masters_print_problems_on_stderr_and_exit_1(tmp_path: Path) -> None
 
     assert (code, out) == (1, "")
     assert err == (
-        "vendors/acme.yaml:6:23: two masters for the SKUs of vendor acme that its "
-        "file does not list: stores eu and us each resolve direction channel_to_hub "
+        "vendors/acme.yaml:6:23: two masters for the SKUs of vendor acme that set "
+        "no direction themselves: stores eu and us each resolve direction "
+        "channel_to_hub "
         "(eu by stores/eu.yaml:6 (store), us by vendors/acme.yaml:6 (vendor+store)); "
         "leave at most one store channel_to_hub\n"
     )

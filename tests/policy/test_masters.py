@@ -75,8 +75,8 @@ def test_a_vendor_override_for_one_store_is_reported_at_its_line() -> None:
             ACME,
             12,
             COLUMN,
-            "two masters for the SKUs of vendor acme that its file does not "
-            "list: stores eu and us each resolve direction channel_to_hub "
+            "two masters for the SKUs of vendor acme that set no direction "
+            "themselves: stores eu and us each resolve direction channel_to_hub "
             "(eu by stores/eu.yaml:10 (store), us by vendors/acme.yaml:12 "
             f"(vendor+store)); {TAIL}",
         )
@@ -91,7 +91,7 @@ def test_a_vendor_override_for_all_stores_names_every_store() -> None:
 
     assert [str(problem) for problem in problems] == [
         "vendors/acme.yaml:5:5: two masters for the SKUs of vendor acme that "
-        "its file does not list: stores eu, uk and us each resolve direction "
+        "set no direction themselves: stores eu, uk and us each resolve direction "
         "channel_to_hub (eu by vendors/acme.yaml:5 (vendor), uk by "
         "vendors/acme.yaml:5 (vendor), us by vendors/acme.yaml:5 (vendor)); "
         f"{TAIL}"
@@ -138,7 +138,7 @@ def test_a_product_adding_a_third_master_is_reported_besides_its_vendor() -> Non
         (
             ACME,
             12,
-            "two masters for the SKUs of vendor acme that its file does not list",
+            "two masters for the SKUs of vendor acme that set no direction themselves",
         ),
         (ACME, 21, "two masters for SKU MH01-XS-Black"),
     ]
