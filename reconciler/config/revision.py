@@ -50,6 +50,11 @@ def config_at(revision: str, config_dir: Path) -> Iterator[Path]:
 
 
 def _commit(top: Path, revision: str) -> str:
+    if not revision.strip() or revision.startswith("-"):
+        raise RevisionError(
+            f"{revision!r}: not a revision (a branch, tag or commit id, which "
+            "never starts with '-')"
+        )
     try:
         found = _git(top, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
     except RevisionError:

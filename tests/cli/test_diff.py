@@ -333,3 +333,16 @@ def test_errors_are_documents_in_json(repo: Path) -> None:
     assert json.loads(unknown.stdout)["kind"] == "usage_error"
     problems = json.loads(invalid.stdout)["problems"]
     assert problems[0]["message"].startswith("(the working tree) ")
+
+
+@pytest.mark.parametrize("revision", ["--output=/tmp/x", "-h", " "])
+def test_a_revision_like_an_option_is_refused_before_git_sees_it(
+    repo: Path, revision: str
+) -> None:
+    result = diff(repo, f"--base={revision}")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"reconcile diff: {revision!r}: not a revision (a branch, tag or commit id, "
+        "which never starts with '-')\n"
+    )
