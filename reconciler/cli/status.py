@@ -6,6 +6,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import click
 from reconciler.cli import EXIT_ERROR, config_option, main, state_option
 from reconciler.daemon.status import RECENT_RUNS, document, render_text, views_from_runs
 from reconciler.errors import ConfigInvalid, StateError
-from reconciler.hub.state import open_state
+from reconciler.hub.state import SqlStateStore, open_state
 from reconciler.policy import load_policy
 
 
@@ -66,7 +67,21 @@ def _from_state(root: Path, state_url: str | None) -> dict[str, Any]:
     url = state_url or repository.settings.state_url
     with open_state(url, migrate=False) as state:
         runs = state.runs(limit=RECENT_RUNS)
-    return document(views_from_runs(stores, runs), replica=None, generation=None)
+        holders = _holders(state, list(stores))
+    views = [
+        replace(view, held_by=holders.get(view.store))
+        for view in views_from_runs(stores, runs)
+    ]
+    return document(views, replica=None, generation=None)
+
+
+def _holders(state: SqlStateStore, stores: list[str]) -> dict[str, str]:
+    """Who syncs each store now: the lease holders, on PostgreSQL. (On SQLite
+    one daemon holds the file's lock; telling who would mean taking it.)"""
+    if state.backend == "sqlite":
+        return {}
+    found = {store: state.lease_holder(store) for store in stores}
+    return {store: holder for store, holder in found.items() if holder}
 
 
 def _describe(error: Exception) -> str:

@@ -117,3 +117,24 @@ def test_status_of_an_unreachable_state_names_the_problem(tmp_path: Path) -> Non
 
     assert result.exit_code == 1
     assert "unsupported database 'mysql'" in result.output
+
+
+def test_status_from_postgresql_names_each_lease_holder(
+    tmp_path: Path, postgres_state: str
+) -> None:
+    state_with_runs(postgres_state)
+    with open_state(postgres_state) as state:
+        assert state.acquire_lease("busy", "replica-b", 60.0)
+    config = config_of(tmp_path / "config")
+
+    doc = status_json(config, postgres_state)
+
+    entries = doc["stores"]
+    assert isinstance(entries, list)
+    assert {entry["store"]: entry["held_by"] for entry in entries} == {
+        "calm": None,
+        "broken": None,
+        "paused": None,
+        "fresh": None,
+        "busy": "replica-b",
+    }
