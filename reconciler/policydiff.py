@@ -179,16 +179,7 @@ def _vendor_changes(
             old = before.resolved_for_vendor(store, vendor)
             new = after.resolved_for_vendor(store, vendor)
             file = _vendor_file(vendor, old_vendors, new_vendors)
-            for setting, old_value, new_value, source in _differences(old, new):
-                yield SettingChange(
-                    store,
-                    setting,
-                    old_value,
-                    new_value,
-                    source,
-                    vendor=vendor,
-                    vendor_file=file,
-                )
+            yield from _changes(store, old, new, vendor=vendor, vendor_file=file)
 
 
 def _vendor_file(
@@ -216,17 +207,17 @@ def _product_changes(
         for store in stores:
             old = before.for_sku(store, sku, hub.get(sku))
             new = after.for_sku(store, sku, hub.get(sku))
-            for setting, old_value, new_value, source in _differences(old, new):
-                yield SettingChange(
-                    store,
-                    setting,
-                    old_value,
-                    new_value,
-                    source,
-                    vendor=new_vendor,
-                    sku=sku,
-                    vendor_before=old_vendor,
-                )
+            yield from _changes(
+                store, old, new, vendor=new_vendor, sku=sku, vendor_before=old_vendor
+            )
+
+
+def _changes(
+    store: str, old: Settings, new: Settings, **scope: str | None
+) -> Iterator[SettingChange]:
+    """One change per setting whose value differs, in ``scope`` (vendor, SKU)."""
+    for setting, old_value, new_value, source in _differences(old, new):
+        yield SettingChange(store, setting, old_value, new_value, source, **scope)
 
 
 def _vendor(policy: Policy, sku: str, hub: Mapping[str, str | None]) -> str | None:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,18 +15,7 @@ from click.testing import CliRunner, Result
 from reconciler.cli import main
 from reconciler.hub import open_state
 from reconciler.hub.records import HubRecord
-
-STORE = """\
-store: {name}
-channel:
-  type: magento
-  endpoint: sandbox://{name}
-  store_code: all
-inventory:
-  direction: {direction}
-  mode: automatic
-  interval: 5m
-"""
+from tests.apply.world import STORE_FILE
 
 TEES = """\
 vendor: tees
@@ -49,7 +39,7 @@ IDENTITY = ("-c", "user.name=ci")
 
 
 def store(name: str, direction: str) -> str:
-    return STORE.format(name=name, direction=direction)
+    return STORE_FILE.format(name=name, direction=direction)
 
 
 def git(repo: Path, *args: str) -> None:
@@ -139,6 +129,24 @@ def test_vendor_wide_product_and_store_changes_are_listed(repo: Path) -> None:
     ]
 
 
+def tee_m(
+    store: str, setting: str, before: str, after: str, line: str
+) -> dict[str, Any]:
+    """A change of TEE-M's own, as JSON: ``line`` of vendors/tees.yaml and level."""
+    return {
+        "store": store,
+        "scope": "product",
+        "vendor": "tees",
+        "vendor_before": "tees",
+        "vendor_file": None,
+        "sku": "TEE-M",
+        "setting": setting,
+        "before": before,
+        "after": after,
+        "source": f"vendors/tees.yaml:{line}",
+    }
+
+
 def test_a_product_override_change_is_named_with_its_line(repo: Path) -> None:
     overrides = "mode: automatic\n    stores:\n      shopify-us: {direction: none}"
     write(repo, "vendors/tees.yaml", TEES.replace("mode: manual", overrides))
@@ -148,42 +156,11 @@ def test_a_product_override_change_is_named_with_its_line(repo: Path) -> None:
     document = json.loads(result.stdout)
     assert result.exit_code == 0, result.stderr
     assert document["changes"] == [
-        {
-            "store": "magento-eu",
-            "scope": "product",
-            "vendor": "tees",
-            "vendor_before": "tees",
-            "vendor_file": None,
-            "sku": "TEE-M",
-            "setting": "mode",
-            "before": "manual",
-            "after": "automatic",
-            "source": "vendors/tees.yaml:8 (product)",
-        },
-        {
-            "store": "shopify-us",
-            "scope": "product",
-            "vendor": "tees",
-            "vendor_before": "tees",
-            "vendor_file": None,
-            "sku": "TEE-M",
-            "setting": "direction",
-            "before": "hub_to_channel",
-            "after": "none",
-            "source": "vendors/tees.yaml:10 (product+store)",
-        },
-        {
-            "store": "shopify-us",
-            "scope": "product",
-            "vendor": "tees",
-            "vendor_before": "tees",
-            "vendor_file": None,
-            "sku": "TEE-M",
-            "setting": "mode",
-            "before": "manual",
-            "after": "automatic",
-            "source": "vendors/tees.yaml:8 (product)",
-        },
+        tee_m("magento-eu", "mode", "manual", "automatic", "8 (product)"),
+        tee_m(
+            "shopify-us", "direction", "hub_to_channel", "none", "10 (product+store)"
+        ),
+        tee_m("shopify-us", "mode", "manual", "automatic", "8 (product)"),
     ]
     assert (document["base"], document["stores_added"]) == ("HEAD", [])
     assert (document["base_has_config"], document["stores_removed"]) == (True, [])
