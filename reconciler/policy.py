@@ -15,6 +15,7 @@ repository never changes under a ``Policy``.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
 from reconciler.config import read_repository
-from reconciler.config.loader import SETTINGS_FILE
+from reconciler.config.loader import SETTINGS_FILE, Loaded
 from reconciler.config.model import (
     Direction,
     Mark,
@@ -335,16 +336,27 @@ def load_policy(root: str | Path) -> Policy:
 
     Raises ``ConfigInvalid`` carrying every problem: the loader's and every
     two-masters conflict, in one run. The conflicts are looked for among the
-    files that passed their own checks; a file that failed is left out, which
-    can hide a conflict it takes part in but never makes one up (it can only
-    take a master away).
+    files that passed their own checks, and the store files that failed but
+    name their store and a valid direction (``Loaded.stand_ins``). A vendor
+    file that failed is left out, which can hide a conflict it takes part in
+    but never makes one up (it can only take a master away).
     """
     loaded = read_repository(root)
     policy = Policy(loaded.repository)
-    problems = [*loaded.problems, *_conflicts(policy)]
+    problems = [*loaded.problems, *_conflicts(_with_stand_ins(policy, loaded))]
     if problems:
         raise ConfigInvalid(problems)
     return policy
+
+
+def _with_stand_ins(policy: Policy, loaded: Loaded) -> Policy:
+    """The policy to look for two masters in: with the stand-ins of the store
+    files that failed their own checks, when there are some."""
+    if not loaded.stand_ins:
+        return policy
+    stores = dict(loaded.repository.stores)
+    stores.update((store.name, store) for store in loaded.stand_ins)
+    return Policy(dataclasses.replace(loaded.repository, stores=stores))
 
 
 def master_conflicts(repo: Repository) -> list[ConfigProblem]:

@@ -89,6 +89,10 @@ class Loaded:
 
     repository: Repository
     problems: tuple[ConfigProblem, ...]
+    stand_ins: tuple[StoreConfig, ...] = ()
+    """A store of each store file that failed its own checks but names its
+    store and a valid direction (or takes the default one): enough to look
+    for two masters among, with the rest of the file yet to be fixed."""
 
 
 def read_repository(root: str | os.PathLike[str]) -> Loaded:
@@ -117,7 +121,7 @@ def read_repository(root: str | os.PathLike[str]) -> Loaded:
             len(repository.vendors),
             len(repository.vendor_of),
         )
-    return Loaded(repository, tuple(loading.problems))
+    return Loaded(repository, tuple(loading.problems), tuple(loading.stand_ins()))
 
 
 @contextmanager
@@ -187,6 +191,7 @@ class _Loading:
     store_files: set[str] = field(default_factory=set)
     known_stores: set[str] = field(default_factory=set)
     misplaced: set[str] = field(default_factory=set)
+    failed_stores: list[YamlFile] = field(default_factory=list)
 
     def run(self) -> None:
         self.refuse_settings_variants()
@@ -402,7 +407,45 @@ class _Loading:
         if kind == "store" and not document.problems:
             self.check_channel(document)
         self.problems += document.problems
+        if kind == "store" and document.problems:
+            self.failed_stores.append(document)
         return None if document.problems else document
+
+    def stand_ins(self) -> list[StoreConfig]:
+        """Stores of the store files that failed, as far as the two-masters
+        check needs them: a name and a direction (see ``Loaded``)."""
+        known = {store.name for store in self.stores}
+        found = []
+        for document in self.failed_stores:
+            stand_in = self.stand_in(document)
+            if stand_in is not None and stand_in.name not in known:
+                known.add(stand_in.name)
+                found.append(stand_in)
+        return found
+
+    def stand_in(self, document: YamlFile) -> StoreConfig | None:
+        root = document.root
+        if not isinstance(root, YamlMap):
+            return None
+        name = root.get("store")
+        inventory = root.get("inventory")
+        if not isinstance(name, str) or not name.strip():
+            return None
+        direction = self.defaults.direction
+        if isinstance(inventory, YamlMap) and "direction" in inventory:
+            value = inventory.get("direction")
+            if not isinstance(value, str) or value not in _DIRECTIONS:
+                return None  # its direction is one of the problems
+            mark = self.mark(document, inventory.value_mark("direction"))
+            direction = Setting(_DIRECTIONS[value], mark)
+        if direction is None:
+            return None
+        return StoreConfig(
+            name=name,
+            mark=self.mark(document, root.value_mark("store")),
+            channel=_STAND_IN_CHANNEL,
+            defaults=SyncOverride(direction=direction),
+        )
 
     def check_channel(self, document: YamlFile) -> None:
         """A seed belongs to a sandbox endpoint and must exist."""
@@ -569,6 +612,11 @@ class _Loading:
             vendors={vendor.name: vendor for vendor in self.vendors},
             vendor_of=vendor_of,
         )
+
+
+_STAND_IN_CHANNEL = ShopifyChannel("stand-in://failed-store-file", "", "", None)
+"""The channel of a stand-in store, which nothing reads: stand-ins only take
+part in the two-masters check."""
 
 
 _FOLDER_VARIANTS = {

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from reconciler.config.model import Direction, Mode
-from reconciler.errors import ConfigProblem
-from reconciler.policy import master_conflicts
+from reconciler.errors import ConfigInvalid, ConfigProblem
+from reconciler.policy import load_policy, master_conflicts
 
 from .builders import COLUMN, override, product, repository, store, vendor
 
@@ -178,3 +182,62 @@ def test_a_product_that_resolves_its_vendors_conflict_is_quiet() -> None:
     problems = master_conflicts(repo)
 
     assert [(p.path, p.line) for p in problems] == [(ACME, 12)]
+
+
+# --- store files that failed their own checks ---------------------------------
+
+STORE_FILE = """\
+store: {name}
+channel:
+  type: shopify
+  endpoint: sandbox://{name}
+{location}inventory:
+  direction: {direction}
+"""
+
+
+def write_store(root: Path, name: str, direction: str, *, location: bool) -> None:
+    (root / "stores").mkdir(parents=True, exist_ok=True)
+    text = STORE_FILE.format(
+        name=name, direction=direction, location="  location: Main\n" * location
+    )
+    (root / "stores" / f"{name}.yaml").write_text(text)
+
+
+def problems_of(root: Path) -> list[str]:
+    with pytest.raises(ConfigInvalid) as refused:
+        load_policy(root)
+    return [str(problem) for problem in refused.value.problems]
+
+
+def test_a_broken_store_file_with_a_valid_direction_still_counts_as_master(
+    tmp_path: Path,
+) -> None:
+    write_store(tmp_path, "eu", "channel_to_hub", location=True)
+    write_store(tmp_path, "us", "channel_to_hub", location=False)
+
+    problems = problems_of(tmp_path)
+
+    assert problems == [
+        "stores/eu.yaml:7:14: two masters for SKUs of no listed vendor: stores eu "
+        "and us each resolve direction channel_to_hub (eu by stores/eu.yaml:7 "
+        f"(store), us by stores/us.yaml:6 (store)); {TAIL}",
+        "stores/us.yaml:3:3: channel: missing required key `location`",
+    ]
+
+
+def test_a_broken_store_file_whose_direction_is_the_problem_makes_no_master(
+    tmp_path: Path,
+) -> None:
+    write_store(tmp_path, "eu", "channel_to_hub", location=True)
+    write_store(tmp_path, "us", "channel_to_hubb", location=False)
+    write_store(tmp_path, "uk", "hub_to_channel", location=False)
+
+    problems = problems_of(tmp_path)
+
+    assert [problem.split(": ")[0] for problem in problems] == [
+        "stores/uk.yaml:3:3",
+        "stores/us.yaml:3:3",
+        "stores/us.yaml:6:14",
+    ]
+    assert not any("two masters" in problem for problem in problems)
