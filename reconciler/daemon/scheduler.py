@@ -228,21 +228,15 @@ class Scheduler:
         slot.passed_once = True
         slot.last_pass_at = at
         slot.last_run = outcome.run_id
-        for group in slot.passing or tuple(slot.groups):
-            slot.group_pending[group] = outcome.pending
-        slot.group_pending = {
-            group: pending
-            for group, pending in slot.group_pending.items()
-            if group in slot.groups
-        }
-        slot.pending = sum(slot.group_pending.values())
-        started = slot.started if slot.started is not None else now
+        passed = slot.passing or tuple(slot.groups)
+        _keep_pending(slot, passed, outcome.pending)
 
         if outcome.ok:
             slot.failures = 0
             slot.last_success_at = at
             slot.last_error = None
-            for group in slot.passing or tuple(slot.groups):
+            started = slot.started if slot.started is not None else now
+            for group in passed:
                 if group in slot.groups:
                     slot.groups[group] = max(started + group, now)
             _settle(slot)
@@ -328,3 +322,15 @@ def _status_of(slot: _Slot) -> StoreStatus:
 def _settle(slot: _Slot) -> None:
     """The store's next due time: its earliest group's."""
     slot.next_due = min(slot.groups.values(), default=slot.next_due)
+
+
+def _keep_pending(slot: _Slot, passed: tuple[float, ...], pending: int) -> None:
+    """What the pass left, as each group it covered's; the others keep theirs."""
+    for group in passed:
+        slot.group_pending[group] = pending
+    slot.group_pending = {
+        group: left
+        for group, left in slot.group_pending.items()
+        if group in slot.groups
+    }
+    slot.pending = sum(slot.group_pending.values())
