@@ -1,7 +1,8 @@
 """The daemon's HTTP endpoints on one loopback port.
 
 - ``/metrics``: Prometheus text format;
-- ``/healthz``: 200 while the process serves requests;
+- ``/healthz``: 200 while the daemon's loop keeps turning, else 503 with
+  how long it has been stuck;
 - ``/readyz``: 200 when the config is valid and the state store answers,
   else 503 with the reason;
 - ``/status``: JSON, every store's status (see ``reconciler.daemon.status``).
@@ -33,10 +34,11 @@ class HealthServer:
         status: Callable[[], dict[str, Any]],
         readiness: Readiness,
         *,
+        liveness: Readiness = lambda: None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        handler = _handler_class(metrics, status, readiness)
+        handler = _handler_class(metrics, status, readiness, liveness)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -59,6 +61,7 @@ def _handler_class(
     metrics: DaemonMetrics,
     status: Callable[[], dict[str, Any]],
     readiness: Readiness,
+    liveness: Readiness,
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -66,7 +69,7 @@ def _handler_class(
             if path == "/metrics":
                 self._send(200, metrics.exposition(), "text/plain; version=0.0.4")
             elif path == "/healthz":
-                self._send(200, b"ok\n", "text/plain")
+                self._live()
             elif path == "/readyz":
                 self._ready()
             elif path == "/status":
@@ -74,6 +77,13 @@ def _handler_class(
                 self._send(200, body, "application/json")
             else:
                 self._send(404, b"not found\n", "text/plain")
+
+        def _live(self) -> None:
+            reason = liveness()
+            if reason is None:
+                self._send(200, b"ok\n", "text/plain")
+            else:
+                self._send(503, f"not live: {reason}\n".encode(), "text/plain")
 
         def _ready(self) -> None:
             reason = readiness()

@@ -34,9 +34,13 @@ from reconciler.daemon.passes import CountingClock
 from reconciler.daemon.reload import ConfigGeneration, ConfigWatcher, Validator
 from reconciler.daemon.scheduler import PassOutcome, RetrySchedule, Scheduler
 from reconciler.daemon.status import document
+from reconciler.daemon.wakeup import Wakeup
 from reconciler.errors import StateError
 
 log = logging.getLogger(__name__)
+
+STUCK_AFTER_S = 60.0
+"""The least time without a turn of the loop that makes the daemon not live."""
 
 PassFunction = Callable[
     [ConfigGeneration, str, CountingClock, Callable[[], bool], frozenset[float] | None],
@@ -82,8 +86,8 @@ class Daemon:
         self._run_store = run_store
         self._leases = leases
         self._probe = probe
-        self._wake = threading.Event()
-        self._reload_requested = threading.Event()
+        self._wake = Wakeup()
+        self._reload_asked = False
         self._lock = threading.Lock()
         self._scheduler = Scheduler(settings.retry)
         self._snapshots = Path(tempfile.mkdtemp(prefix="reconciler-daemon-"))
@@ -95,15 +99,16 @@ class Daemon:
         self._failed_once = False
         self._server: HealthServer | None = None
         self._passes = 0
+        self._last_turn = time.monotonic()
 
-    # --- signals (they only set events) ---------------------------------------
+    # --- signals (no lock the main thread may hold: see ``Wakeup``) -----------
 
     def request_stop(self) -> None:
-        self.stop.set()
+        self.stop.set()  # only pass threads ever hold its lock, never this one
         self._wake.set()
 
     def request_reload(self) -> None:
-        self._reload_requested.set()
+        self._reload_asked = True
         self._wake.set()
 
     # --- the loop --------------------------------------------------------------
@@ -131,7 +136,8 @@ class Daemon:
         next_poll = next_lease = 0.0
         while not self.stop.is_set():
             now = time.monotonic()
-            if self._reload_requested.is_set() or now >= next_poll:
+            self._last_turn = now
+            if self._reload_asked or now >= next_poll:
                 self._reload()
                 next_poll = now + self.settings.poll_interval
             if now >= next_lease:
@@ -154,13 +160,12 @@ class Daemon:
         if due is not None:
             deadline = min(deadline, due)
         self._wake.wait(max(deadline - time.monotonic(), 0.01))
-        self._wake.clear()
 
     # --- config ------------------------------------------------------------------
 
     def _reload(self) -> None:
-        forced = self._reload_requested.is_set()
-        self._reload_requested.clear()
+        forced = self._reload_asked
+        self._reload_asked = False
         result = self._watcher.check(force=forced)
         if result is None:
             return
@@ -314,8 +319,8 @@ class Daemon:
                 error=outcome.error or "",
             ),
         )
-        self._threads.pop(store, None)
         self._wake.set()
+        self._threads.pop(store, None)  # after the wake: see ``_shutdown``
 
     # --- status and health -------------------------------------------------------
 
@@ -330,6 +335,15 @@ class Daemon:
             refused=[str(p) for p in self._watcher.refused],
         )
 
+    def liveness(self) -> str | None:
+        """Why the daemon is not live: its loop has not turned for far longer
+        than it ever sleeps (it wakes at least every poll interval)."""
+        stuck = time.monotonic() - self._last_turn
+        limit = max(10 * self.settings.poll_interval, STUCK_AFTER_S)
+        if self.settings.once or stuck <= limit:
+            return None
+        return f"the main loop has not turned for {stuck:.0f} s"
+
     def readiness(self) -> str | None:
         if self._watcher.current is None:
             return "no valid config loaded"
@@ -343,7 +357,11 @@ class Daemon:
         if self.settings.metrics_port is None:
             return
         server = HealthServer(
-            self.metrics, self.status, self.readiness, port=self.settings.metrics_port
+            self.metrics,
+            self.status,
+            self.readiness,
+            liveness=self.liveness,
+            port=self.settings.metrics_port,
         )
         server.start()
         self._server = server
@@ -365,6 +383,8 @@ class Daemon:
                     "daemon.stop",
                     extra=logs.fields(store=store, outcome="pass_still_running"),
                 )
+        if not any(thread.is_alive() for thread in self._threads.values()):
+            self._wake.close()  # else a pass still running may yet wake it
         self._leases.release_all()
         self._leases.close()
         if self._server is not None:
