@@ -323,3 +323,56 @@ def test_a_revision_like_an_option_is_refused_before_git_sees_it(
         f"reconcile diff: {revision!r}: not a revision (a branch, tag or commit id, "
         "which never starts with '-')\n"
     )
+
+
+def test_a_config_folder_that_is_a_link_is_followed_at_both_revisions(
+    repo: Path,
+) -> None:
+    """The base has a real config/; the working tree moves it to conf/ and
+    keeps config as a link to it, committed."""
+    top = repo.parent
+    git(top, "mv", "config", "conf")
+    (top / "config").symlink_to("conf")
+    git(top, "add", "config")
+    git(top, "commit", "-qm", "config is a link")
+    write(top / "conf", "stores/shopify-us.yaml", store("shopify-us", "none"))
+
+    against_real = diff(top / "config", "--base", "HEAD~1")
+    against_link = diff(top / "config", "--base", "HEAD")
+
+    assert against_real.exit_code == 0, against_real.stderr
+    assert "SKUs of no vendor: direction hub_to_channel -> none" in against_real.stdout
+    assert "every store is new" not in against_real.stdout
+    assert against_link.stdout == against_real.stdout.replace("HEAD~1", "HEAD")
+
+
+def test_a_linked_file_in_the_base_config_is_read_as_the_loader_reads_it(
+    repo: Path,
+) -> None:
+    top = repo.parent
+    (top / "shared").mkdir()
+    git(top, "mv", "config/stores/magento-eu.yaml", "shared/magento-eu.yaml")
+    (repo / "stores" / "magento-eu.yaml").symlink_to("../../shared/magento-eu.yaml")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "a shared store file")
+
+    result = diff(repo, "--base", "HEAD", "--detailed-exitcode")
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == "No policy changes against HEAD.\n"
+
+
+def test_git_taking_too_long_is_an_error_not_a_crash(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow(*args: object, **kwargs: object) -> None:
+        raise subprocess.TimeoutExpired("git", 60)
+
+    monkeypatch.setattr(subprocess, "run", slow)
+
+    result = diff(repo, "--base", "HEAD")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "reconcile diff: git rev-parse took longer than 60 s; nothing compared\n"
+    )
