@@ -200,7 +200,7 @@ def _value(setting: str, value: Any) -> str:
 
 
 def _counted(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' * (count != 1)}"
+    return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
 def _summary(changes: PolicyDiff) -> str:
@@ -282,14 +282,39 @@ def _as_markdown(changes: PolicyDiff, base: str) -> str:
             "| store | SKUs | setting | before | after | set by |",
             "| --- | --- | --- | --- | --- | --- |",
         ]
-        lines += [
+        lines += _rows_within(changes.changes, MARKDOWN_BUDGET - _size(lines))
+    lines += ["", _summary(changes)]
+    return "\n".join(lines)
+
+
+MARKDOWN_BUDGET = 20_000
+"""Characters the Markdown's table rows may take: a pull request's comment
+holds 65,536, and it carries the plan too."""
+
+
+def _rows_within(changes: tuple[SettingChange, ...], budget: int) -> list[str]:
+    """The table's rows while they fit, then how many more there are."""
+    rows: list[str] = []
+    for shown, change in enumerate(changes):
+        row = (
             f"| {change.store} | {escape(_scope(change))} | {change.setting} "
             f"| {_value(change.setting, change.before)} "
             f"| {_value(change.setting, change.after)} | {escape(change.source)} |"
-            for change in changes.changes
-        ]
-    lines += ["", _summary(changes)]
-    return "\n".join(lines)
+        )
+        if budget - len(row) - 1 < 0:
+            rest = len(changes) - shown
+            rows += [
+                "",
+                f"…and {rest:,} more (the text and JSON outputs list every one).",
+            ]
+            break
+        budget -= len(row) + 1
+        rows.append(row)
+    return rows
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
 
 
 def _as_json(changes: PolicyDiff, base: str) -> dict[str, Any]:

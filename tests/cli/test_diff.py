@@ -376,3 +376,24 @@ def test_git_taking_too_long_is_an_error_not_a_crash(
     assert result.stderr == (
         "reconcile diff: git rev-parse took longer than 60 s; nothing compared\n"
     )
+
+
+def test_a_long_markdown_table_stays_within_a_comment(repo: Path) -> None:
+    products = "".join(f'  "MANY-{n:04}": {{interval: 1m}}\n' for n in range(600))
+    write(repo, "vendors/tees.yaml", TEES + products)
+
+    result = diff(repo, "--base", "HEAD", "--format", "markdown")
+    text = diff(repo, "--base", "HEAD")
+
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout) < 21_000
+    assert lines[-1] == "1,200 setting changes on 2 stores."
+    shown = sum(1 for line in lines if line.startswith("| magento-eu | MANY-")) + sum(
+        1 for line in lines if line.startswith("| shopify-us | MANY-")
+    )
+    assert (
+        lines[-3]
+        == f"…and {1200 - shown:,} more (the text and JSON outputs list every one)."
+    )
+    assert text.stdout.count("MANY-") == 1200
