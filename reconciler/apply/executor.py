@@ -434,8 +434,10 @@ def outcome_counts(plan: Plan, results: Sequence[ChangeResult]) -> dict[str, int
     Keys are ``pulls_*`` (the hub) and ``pushes_*`` (the stores): ``planned``,
     ``applied`` and ``not_attempted`` (planned, never sent: a blocking guard,
     a stopped store or run) always; ``stale``, ``refused``, ``deferred``,
-    ``failed`` and ``replanned`` (applied or not after a stale re-read) only
-    when some change ended that way, so a history line stays short.
+    ``failed``, ``replanned`` (applied or not after a stale re-read) and
+    ``already`` (a pull another pass had made: in the hub, not journaled by
+    this run, not counted as applied) only when some change ended that way,
+    so a history line stays short.
     """
     by_key = {_key(result.change): result for result in results}
     counts: dict[str, int] = {}
@@ -458,6 +460,8 @@ def _count(counts: dict[str, int], target: str, result: ChangeResult | None) -> 
     names = ["planned"]
     if result is None:
         names.append("not_attempted")
+    elif result.message == HUB_ALREADY:
+        names.append("already")
     else:
         names.append(result.outcome.value)
         if result.replanned:

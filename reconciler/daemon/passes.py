@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from reconciler.apply.executor import HUB_ALREADY, ChangeResult
 from reconciler.clock import Clock
 from reconciler.daemon import logs
 from reconciler.daemon.reload import ConfigGeneration
@@ -120,8 +121,8 @@ def outcome_of(
     retry_waits: int = 0,
     poll_waits: int = 0,
 ) -> PassOutcome:
-    changes = Counter(r.outcome.value for r in result.results)
-    by_store = Counter((r.change.store, r.outcome.value) for r in result.results)
+    changes = Counter(_outcome_name(r) for r in result.results)
+    by_store = Counter((r.change.store, _outcome_name(r)) for r in result.results)
     failed = len(result.failed_items)
     plan = result.plan.store(store)
     drift = 0
@@ -145,3 +146,9 @@ def outcome_of(
         error="; ".join(errors) or None,
         stopped=result.left > 0,
     )
+
+
+def _outcome_name(result: ChangeResult) -> str:
+    """The change's outcome for metrics; a pull another pass had already made
+    is ``already``, not a change this pass applied."""
+    return "already" if result.message == HUB_ALREADY else result.outcome.value

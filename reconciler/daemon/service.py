@@ -312,7 +312,11 @@ class Daemon:
             extra=logs.fields(
                 run=outcome.run_id,
                 outcome=_outcome_word(outcome),
-                changes=sum(outcome.changes.values()),
+                changes=sum(
+                    count
+                    for name, count in outcome.changes.items()
+                    if name != "already"
+                ),
                 failed_items=outcome.failed_items,
                 seconds=round(seconds, 3),
                 failures=failures,
