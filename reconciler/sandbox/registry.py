@@ -87,7 +87,7 @@ def open_emulator(
     """The emulator saved in ``directory``, or a new one seeded from ``seed``."""
     cls = cast(Any, emulator_class(kind))
     options = EMBEDDED_OPTIONS.get(kind, {})
-    if directory.is_dir() and any(directory.iterdir()):
+    if (directory / f"{kind}.json").is_file():  # a stray file alone is no state
         return cast(EmulatorBase, cls.load(name, directory, **options))
     if seed is None or not seed.is_file():
         raise FileNotFoundError(seed)

@@ -12,7 +12,11 @@ from pathlib import Path
 import httpx
 
 from reconciler.sandbox.magento import MagentoEmulator
-from reconciler.sandbox.registry import persisting_transport, sandbox_lock
+from reconciler.sandbox.registry import (
+    open_emulator,
+    persisting_transport,
+    sandbox_lock,
+)
 
 STORE = "magento-eu"
 
@@ -111,3 +115,16 @@ def test_a_first_write_after_another_process_saved_first_keeps_both(
 
     assert MagentoEmulator.load(STORE, directory).stock() == {"A-1": 2, "B-2": 9}
     assert quantity(client, "A-1") == 2
+
+
+def test_a_stray_file_without_a_saved_state_seeds_afresh(tmp_path: Path) -> None:
+    directory = tmp_path / "sandbox" / STORE
+    directory.mkdir(parents=True)
+    (directory / "tmpk2j4x.json").write_text("{")  # left by a crash mid-save
+    seed = tmp_path / "catalog.csv"
+    seed.write_text("sku,qty\nA-1,4\n")
+
+    shop = open_emulator("magento", STORE, directory, seed)
+
+    assert isinstance(shop, MagentoEmulator)
+    assert shop.stock() == {"A-1": 4}
