@@ -225,3 +225,26 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProcess]]:
 def postgres_state() -> Iterator[str]:
     """A state URL on a fresh schema of the test PostgreSQL, dropped afterwards."""
     yield from _postgres_schema()
+
+
+@dataclass
+class Outlet:
+    """One served store taking the hub's values, its config and a seeded hub."""
+
+    served: Emulators
+    config: Path
+    state: str
+
+
+def one_outlet(
+    tmp_path: Path, emulators_for: Callable[..., Emulators], interval: str = "1s"
+) -> Outlet:
+    served = emulators_for(["outlet"])
+    config = write_config(
+        tmp_path / "config",
+        {"outlet": (served.url("outlet"), "hub_to_channel")},
+        interval,
+    )
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    seed_hub(state)
+    return Outlet(served, config, state)

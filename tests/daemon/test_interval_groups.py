@@ -15,9 +15,8 @@ from tests.daemon.conftest import (
     SKUS,
     DaemonProcess,
     Emulators,
-    seed_hub,
+    one_outlet,
     wait_for,
-    write_config,
 )
 
 FAST, SLOW = "MH01-XS-Black", "MH02-S-Red"
@@ -28,17 +27,13 @@ def test_a_product_interval_shorter_than_the_store_s_is_kept(
     emulators_for: Callable[..., Emulators],
     start_daemon: Callable[..., DaemonProcess],
 ) -> None:
-    served = emulators_for(["outlet"])
-    config = write_config(
-        tmp_path / "config", {"outlet": (served.url("outlet"), "hub_to_channel")}, "10m"
-    )
-    vendor = config / "vendors" / "acme.yaml"
+    outlet = one_outlet(tmp_path, emulators_for, "10m")
+    served = outlet.served
+    vendor = outlet.config / "vendors" / "acme.yaml"
     vendor.write_text(
         vendor.read_text().replace(f'"{FAST}": {{}}', f'"{FAST}": {{interval: 1s}}')
     )
-    state = f"sqlite:///{tmp_path / 'state.db'}"
-    seed_hub(state)
-    daemon = start_daemon(config, state)
+    daemon = start_daemon(outlet.config, outlet.state)
     wait_for(lambda: "event=daemon.pass " in daemon.text(), 60, "the first pass")
 
     served.set_quantity("outlet", FAST, 3)

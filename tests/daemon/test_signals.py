@@ -20,9 +20,8 @@ from tests.daemon.conftest import (
     DaemonProcess,
     Emulators,
     http_get,
-    seed_hub,
+    one_outlet,
     wait_for,
-    write_config,
 )
 
 
@@ -48,13 +47,8 @@ def test_a_burst_of_reloads_then_a_stop_always_ends_the_daemon(
     emulators_for: Callable[..., Emulators],
     start_daemon: Callable[..., DaemonProcess],
 ) -> None:
-    served = emulators_for(["outlet"])
-    config = write_config(
-        tmp_path / "config", {"outlet": (served.url("outlet"), "hub_to_channel")}
-    )
-    state = f"sqlite:///{tmp_path / 'state.db'}"
-    seed_hub(state)
-    daemon = start_daemon(config, state, "--metrics-port", "0")
+    outlet = one_outlet(tmp_path, emulators_for)
+    daemon = start_daemon(outlet.config, outlet.state, "--metrics-port", "0")
     base = f"http://127.0.0.1:{daemon.port()}"
     wait_for(lambda: "event=daemon.pass " in daemon.text(), 60, "the first pass")
 
