@@ -154,3 +154,12 @@ def zeroing_master(world: World) -> None:
         eu.add_product(sku, 0 if number < 12 else 5)
         uk.add_product(sku, 3 if sku == "S-19" else 5)
     seed_hub(world.state_url, dict.fromkeys(skus, (True, 5)))
+
+
+def run_summary(world: World, run_id: int | None) -> dict[str, Any]:
+    """The summary a run recorded."""
+    assert run_id is not None
+    with open_state(world.state_url) as state:
+        run = state.run(run_id)
+    assert run is not None
+    return dict(run.summary)

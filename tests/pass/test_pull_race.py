@@ -29,7 +29,7 @@ from reconciler.daemon.passes import outcome_of
 from reconciler.hub import open_state
 from reconciler.hub.records import RunKind
 from reconciler.runner import EXIT_OK, PassOptions, PassResult, run_pass
-from tests.apply.world import World, seed_hub
+from tests.apply.world import World, run_summary, seed_hub
 
 
 class AfterReads:
@@ -103,14 +103,6 @@ def hub_entries(world: World, run_id: int | None) -> list[tuple[str, str, str]]:
         ]
 
 
-def summary(world: World, run_id: int | None) -> dict[str, object]:
-    assert run_id is not None
-    with open_state(world.state_url) as state:
-        run = state.run(run_id)
-    assert run is not None
-    return dict(run.summary)
-
-
 def stock(world: World) -> None:
     eu, uk = world.emulators["magento-eu"], world.emulators["magento-uk"]
     eu.add_product("A-1", 9)
@@ -133,8 +125,8 @@ def test_the_same_pull_by_two_passes_is_journaled_once(world: World) -> None:
     assert hub_entries(world, outer.run_id) == []
     assert (pull.outcome, pull.message) == (Outcome.APPLIED, HUB_ALREADY)
     assert (
-        summary(world, outer.run_id)["pulls_applied"],
-        summary(world, outer.run_id)["pulls_already"],
+        run_summary(world, outer.run_id)["pulls_applied"],
+        run_summary(world, outer.run_id)["pulls_already"],
     ) == (0, 1)
     assert outcome_of(outer, "magento-uk", 0).changes == {"already": 1, "applied": 1}
     assert world.hub() == {"A-1": (True, 9)}

@@ -4,22 +4,12 @@ only the store that failed, with the run's own reason."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.hub import open_state
 from reconciler.runner import EXIT_ERROR, EXIT_OK
-from tests.apply.world import World, seed_hub, zeroing_master
-
-
-def run_summary(world: World, run_id: int | None) -> dict[str, Any]:
-    assert run_id is not None
-    with open_state(world.state_url) as state:
-        run = state.run(run_id)
-    assert run is not None
-    return dict(run.summary)
+from tests.apply.world import World, run_summary, seed_hub, zeroing_master
 
 
 def status_of(world: World) -> dict[str, tuple[str, str | None, int]]:
