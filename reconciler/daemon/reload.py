@@ -91,14 +91,16 @@ class ConfigWatcher:
         self._count = 0
 
     def check(self, *, force: bool = False) -> ReloadResult | None:
-        """Reload when the folder changed (or ``force``); None when unchanged."""
+        """Reload when the folder changed; None when unchanged. ``force``
+        (SIGHUP) looks at every file's content even when no size, time or
+        commit moved; content already checked is not loaded again."""
         fingerprint = self._stat_fingerprint()
         if fingerprint == self._fingerprint and not force:
             return None
         self._fingerprint = fingerprint
 
         content = content_hash(self.source)
-        if content == self._checked_hash and not force:
+        if content == self._checked_hash:
             return None
         self._checked_hash = content
         return self._load(content)

@@ -168,6 +168,8 @@ class Daemon:
         self._reload_asked = False
         result = self._watcher.check(force=forced)
         if result is None:
+            if forced:
+                log.info("daemon.config", extra=logs.fields(outcome="unchanged"))
             return
         if result.generation is None:
             self.metrics.config_reloads.labels("refused").inc()

@@ -126,3 +126,19 @@ def test_sighup_reloads_and_logs_are_json_lines(
     assert all({"time", "level", "logger"} <= set(e) for e in events)
     assert events[-1]["event"] == "daemon.stop"
     assert TOKEN not in daemon.text()
+
+
+def test_a_forced_check_of_unchanged_files_loads_nothing_again(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config", {"outlet": (ENDPOINT, "hub_to_channel")})
+    watcher = ConfigWatcher(config, tmp_path / "snapshots", validate)
+    first = watcher.check(force=True)
+
+    again = watcher.check(force=True)
+    store_file = config / "stores" / "outlet.yaml"
+    same_stat_edit(store_file, "interval: 1s", "interval: 7s")
+    edited = watcher.check(force=True)
+
+    assert first is not None and first.generation is not None
+    assert again is None
+    assert edited is not None and edited.generation is not None
+    assert edited.generation.number == 2
