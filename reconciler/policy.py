@@ -336,10 +336,11 @@ def load_policy(root: str | Path) -> Policy:
 
     Raises ``ConfigInvalid`` carrying every problem: the loader's and every
     two-masters conflict, in one run. The conflicts are looked for among the
-    files that passed their own checks, and the store files that failed but
-    name their store and a valid direction (``Loaded.stand_ins``). A vendor
-    file that failed is left out, which can hide a conflict it takes part in
-    but never makes one up (it can only take a master away).
+    files that passed their own checks, and stand-ins of the files that
+    failed: their store or vendor name and their valid ``direction`` settings
+    (``Loaded.stand_ins``, ``Loaded.vendor_stand_ins``). A setting that is
+    itself a problem is left out, which can hide a conflict it would take
+    part in but never makes one up.
     """
     loaded = read_repository(root)
     policy = Policy(loaded.repository)
@@ -351,12 +352,22 @@ def load_policy(root: str | Path) -> Policy:
 
 def _with_stand_ins(policy: Policy, loaded: Loaded) -> Policy:
     """The policy to look for two masters in: with the stand-ins of the store
-    files that failed their own checks, when there are some."""
-    if not loaded.stand_ins:
+    and vendor files that failed their own checks, when there are some."""
+    if not (loaded.stand_ins or loaded.vendor_stand_ins):
         return policy
-    stores = dict(loaded.repository.stores)
+    repository = loaded.repository
+    stores = dict(repository.stores)
     stores.update((store.name, store) for store in loaded.stand_ins)
-    return Policy(dataclasses.replace(loaded.repository, stores=stores))
+    vendors = dict(repository.vendors)
+    vendor_of = dict(repository.vendor_of)
+    for vendor in loaded.vendor_stand_ins:
+        vendors[vendor.name] = vendor
+        vendor_of.update(dict.fromkeys(vendor.products, vendor.name))
+    return Policy(
+        dataclasses.replace(
+            repository, stores=stores, vendors=vendors, vendor_of=vendor_of
+        )
+    )
 
 
 def master_conflicts(repo: Repository) -> list[ConfigProblem]:

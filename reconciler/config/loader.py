@@ -93,6 +93,9 @@ class Loaded:
     """A store of each store file that failed its own checks but names its
     store and a valid direction (or takes the default one): enough to look
     for two masters among, with the rest of the file yet to be fixed."""
+    vendor_stand_ins: tuple[VendorConfig, ...] = ()
+    """The same for each vendor file that failed: its name and the valid
+    ``direction`` settings of its levels, for products no passing file lists."""
 
 
 def read_repository(root: str | os.PathLike[str]) -> Loaded:
@@ -121,7 +124,12 @@ def read_repository(root: str | os.PathLike[str]) -> Loaded:
             len(repository.vendors),
             len(repository.vendor_of),
         )
-    return Loaded(repository, tuple(loading.problems), tuple(loading.stand_ins()))
+    return Loaded(
+        repository,
+        tuple(loading.problems),
+        tuple(loading.stand_ins()),
+        tuple(loading.vendor_stand_ins(repository)),
+    )
 
 
 @contextmanager
@@ -192,6 +200,7 @@ class _Loading:
     known_stores: set[str] = field(default_factory=set)
     misplaced: set[str] = field(default_factory=set)
     failed_stores: list[YamlFile] = field(default_factory=list)
+    failed_vendors: list[YamlFile] = field(default_factory=list)
 
     def run(self) -> None:
         self.refuse_settings_variants()
@@ -409,6 +418,8 @@ class _Loading:
         self.problems += document.problems
         if kind == "store" and document.problems:
             self.failed_stores.append(document)
+        if kind == "vendor" and document.problems:
+            self.failed_vendors.append(document)
         return None if document.problems else document
 
     def stand_ins(self) -> list[StoreConfig]:
@@ -422,6 +433,65 @@ class _Loading:
                 known.add(stand_in.name)
                 found.append(stand_in)
         return found
+
+    def vendor_stand_ins(self, repository: Repository) -> list[VendorConfig]:
+        """Vendors of the vendor files that failed, as far as the two-masters
+        check needs them: valid directions, on SKUs no passing file lists."""
+        known = set(repository.vendors)
+        listed = set(repository.vendor_of)
+        found = []
+        for document in self.failed_vendors:
+            stand_in = self.vendor_stand_in(document, listed)
+            if stand_in is not None and stand_in.name not in known:
+                known.add(stand_in.name)
+                listed.update(stand_in.products)
+                found.append(stand_in)
+        return found
+
+    def vendor_stand_in(
+        self, document: YamlFile, listed: set[str]
+    ) -> VendorConfig | None:
+        root = document.root
+        name = root.get("vendor") if isinstance(root, YamlMap) else None
+        if not isinstance(name, str) or not name.strip():
+            return None
+        sync = _submap(_submap(root, "inventory_feed"), "sync")
+        products = {
+            sku: Product(
+                sku,
+                self.mark(document, entries.key_mark(sku)),
+                self.direction_only(document, _submap(entries, sku)),
+                self.directions_by_store(document, _submap(entries, sku)),
+            )
+            for entries in [_submap(root, "products")]
+            for sku in entries
+            if isinstance(sku, str) and sku not in listed
+        }
+        return VendorConfig(
+            name=name,
+            mark=self.mark(document, root.value_mark("vendor")),
+            override=self.direction_only(document, sync),
+            stores=self.directions_by_store(document, sync),
+            products=products,
+        )
+
+    def directions_by_store(
+        self, document: YamlFile, level: YamlMap
+    ) -> dict[str, SyncOverride]:
+        stores = _submap(level, "stores")
+        return {
+            store: self.direction_only(document, _submap(stores, store))
+            for store in stores
+            if isinstance(store, str)
+        }
+
+    def direction_only(self, document: YamlFile, level: YamlMap) -> SyncOverride:
+        """The level's ``direction`` when it is valid; nothing else of it."""
+        value = level.get("direction")
+        if not isinstance(value, str) or value not in _DIRECTIONS:
+            return _UNSET
+        mark = self.mark(document, level.value_mark("direction"))
+        return SyncOverride(direction=Setting(_DIRECTIONS[value], mark))
 
     def stand_in(self, document: YamlFile) -> StoreConfig | None:
         root = document.root
@@ -612,6 +682,12 @@ class _Loading:
             vendors={vendor.name: vendor for vendor in self.vendors},
             vendor_of=vendor_of,
         )
+
+
+def _submap(level: YamlMap, key: str) -> YamlMap:
+    """``level[key]`` when it is a mapping, else an empty one."""
+    value = level.get(key)
+    return value if isinstance(value, YamlMap) else YamlMap.empty(level.mark)
 
 
 _STAND_IN_CHANNEL = ShopifyChannel("stand-in://failed-store-file", "", "", None)

@@ -241,3 +241,57 @@ def test_a_broken_store_file_whose_direction_is_the_problem_makes_no_master(
         "stores/us.yaml:6:14",
     ]
     assert not any("two masters" in problem for problem in problems)
+
+
+def write_vendor(root: Path, name: str, text: str) -> None:
+    (root / "vendors").mkdir(parents=True, exist_ok=True)
+    (root / "vendors" / f"{name}.yaml").write_text(text)
+
+
+def test_a_broken_vendor_file_s_valid_directions_still_make_masters(
+    tmp_path: Path,
+) -> None:
+    write_store(tmp_path, "eu", "channel_to_hub", location=True)
+    write_store(tmp_path, "us", "hub_to_channel", location=True)
+    write_vendor(
+        tmp_path,
+        "acme",
+        "vendor: acme\n"
+        "inventory_feed:\n"
+        "  sync:\n"
+        "    mode: automatik\n"
+        "products:\n"
+        "  A-1:\n"
+        "    stores:\n"
+        "      us: {direction: channel_to_hub}\n",
+    )
+
+    problems = problems_of(tmp_path)
+
+    assert [problem.split(": ")[0] for problem in problems] == [
+        "vendors/acme.yaml:4:11",
+        "vendors/acme.yaml:8:23",
+    ]
+    assert problems[1].startswith(
+        "vendors/acme.yaml:8:23: two masters for SKU A-1: stores eu and us"
+    )
+
+
+def test_a_broken_vendor_file_makes_no_master_of_an_invalid_direction(
+    tmp_path: Path,
+) -> None:
+    write_store(tmp_path, "eu", "channel_to_hub", location=True)
+    write_store(tmp_path, "us", "hub_to_channel", location=True)
+    write_vendor(
+        tmp_path,
+        "acme",
+        "vendor: acme\nproducts:\n  A-1:\n    stores:\n"
+        "      us: {direction: channel_to_hubb}\n",
+    )
+
+    problems = problems_of(tmp_path)
+
+    assert [problem.split(": ")[0] for problem in problems] == [
+        "vendors/acme.yaml:5:23"
+    ]
+    assert "channel_to_hubb" in problems[0]
