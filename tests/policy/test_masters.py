@@ -243,19 +243,19 @@ def test_a_broken_store_file_whose_direction_is_the_problem_makes_no_master(
     assert not any("two masters" in problem for problem in problems)
 
 
-def write_vendor(root: Path, name: str, text: str) -> None:
+def eu_master_and_acme(root: Path, acme: str) -> None:
+    """eu is master, us takes the hub's values; vendors/acme.yaml is ``acme``."""
+    write_store(root, "eu", "channel_to_hub", location=True)
+    write_store(root, "us", "hub_to_channel", location=True)
     (root / "vendors").mkdir(parents=True, exist_ok=True)
-    (root / "vendors" / f"{name}.yaml").write_text(text)
+    (root / "vendors" / "acme.yaml").write_text(acme)
 
 
 def test_a_broken_vendor_file_s_valid_directions_still_make_masters(
     tmp_path: Path,
 ) -> None:
-    write_store(tmp_path, "eu", "channel_to_hub", location=True)
-    write_store(tmp_path, "us", "hub_to_channel", location=True)
-    write_vendor(
+    eu_master_and_acme(
         tmp_path,
-        "acme",
         "vendor: acme\n"
         "inventory_feed:\n"
         "  sync:\n"
@@ -280,11 +280,8 @@ def test_a_broken_vendor_file_s_valid_directions_still_make_masters(
 def test_a_broken_vendor_file_makes_no_master_of_an_invalid_direction(
     tmp_path: Path,
 ) -> None:
-    write_store(tmp_path, "eu", "channel_to_hub", location=True)
-    write_store(tmp_path, "us", "hub_to_channel", location=True)
-    write_vendor(
+    eu_master_and_acme(
         tmp_path,
-        "acme",
         "vendor: acme\nproducts:\n  A-1:\n    stores:\n"
         "      us: {direction: channel_to_hubb}\n",
     )
