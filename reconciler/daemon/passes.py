@@ -79,7 +79,7 @@ def store_pass(
         state_url=state_url, stores=(store,), env=env, kind=RunKind.DAEMON
     )
     if groups is not None:
-        due = due_skus(Policy(generation.repository), store, state_url, groups)
+        due = due_skus(generation.policy, store, state_url, groups)
         log.info(
             "daemon.pass.due",
             extra=logs.fields(

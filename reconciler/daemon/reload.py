@@ -20,7 +20,7 @@ import logging
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.config.model import Repository
@@ -45,9 +45,15 @@ class ConfigGeneration:
     root: Path
     content_hash: str
     repository: Repository
+    policy: Policy = field(init=False, compare=False, repr=False)
+    """The repository's policies, resolved once for every pass of the
+    generation (its caches fill as the passes ask)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "policy", Policy(self.repository))
 
     def store_specs(self) -> dict[str, StoreSpec]:
-        policy = Policy(self.repository)
+        policy = self.policy
         return {
             name: StoreSpec(
                 name=name,

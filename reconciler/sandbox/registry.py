@@ -85,13 +85,12 @@ def open_emulator(
     kind: str, name: str, directory: Path, seed: Path | None
 ) -> EmulatorBase:
     """The emulator saved in ``directory``, or a new one seeded from ``seed``."""
-    cls = cast(Any, emulator_class(kind))
-    options = EMBEDDED_OPTIONS.get(kind, {})
     if (directory / f"{kind}.json").is_file():  # a stray file alone is no state
-        return cast(EmulatorBase, cls.load(name, directory, **options))
+        return load_saved(kind, name, directory)
     if seed is None or not seed.is_file():
         raise FileNotFoundError(seed)
-    emulator, problems = cls.from_export(name, seed, **options)
+    cls = cast(Any, emulator_class(kind))
+    emulator, problems = cls.from_export(name, seed, **EMBEDDED_OPTIONS.get(kind, {}))
     for problem in problems:
         log.warning(
             "event=sandbox.seed_skipped store=%s file=%s line=%d reason=%r",
@@ -101,6 +100,13 @@ def open_emulator(
             problem.reason,
         )
     return cast(EmulatorBase, emulator)
+
+
+def load_saved(kind: str, name: str, directory: Path) -> EmulatorBase:
+    """The emulator saved in ``directory``, with the embedded settings."""
+    cls = cast(Any, emulator_class(kind))
+    options = EMBEDDED_OPTIONS.get(kind, {})
+    return cast(EmulatorBase, cls.load(name, directory, **options))
 
 
 def open_store_emulator(
@@ -202,16 +208,14 @@ class SyncedSandbox:
         now = state_key(self.emulator, self.directory)
         if now is None or now == self.known:
             return
-        cls = cast(Any, emulator_class(self.emulator.kind))
-        options = EMBEDDED_OPTIONS.get(self.emulator.kind, {})
-        loaded = cls.load(self.emulator.name, self.directory, **options)
+        loaded = load_saved(self.emulator.kind, self.emulator.name, self.directory)
         loaded.requests = self.emulator.requests
         loaded.faults = self.emulator.faults
         log.info(
             "event=sandbox.reloaded store=%s reason=saved_by_another_process",
             self.emulator.name,
         )
-        self.emulator = cast(EmulatorBase, loaded)
+        self.emulator = loaded
         self.known = now
 
 
